@@ -1,0 +1,1 @@
+"""Human motion capture ingestion: readers (BVH, AMASS/SMPL-X), the canonical HumanMotion, demo gaits."""

@@ -1,0 +1,1 @@
+"""Learning a G1 walking policy: simulation backends, terrain, task, PPO, AMP, training, evaluation."""

@@ -1,0 +1,1 @@
+"""Simulation backends behind one batched torch interface."""
