@@ -1,0 +1,23 @@
+# gaitforge: human MoCap -> natural Unitree G1 walking policy. Run: snakemake --cores all
+# Presets merge over the default config: snakemake --cores all --configfile config/smoke.yaml
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: os.path.join(workflow.basedir, "config/config.yaml")
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml", set_default=True)
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/mocap.smk"
+
+
+rule all:
+    input:
+        ingested_clips(),
+        "results/index/clips.json",
+    default_target: True

@@ -1,0 +1,88 @@
+# Loading and helpers shared by the rules. Pure logic lives in the packages (mocap.discover, ...).
+
+import json
+import sys
+from pathlib import Path
+
+from mocap.discover import CLIP_ID_PATTERN, discover_clips
+from mocap.configs import canonical_json
+
+REPO = Path(workflow.basedir)
+PYTHON = sys.executable
+
+
+wildcard_constraints:
+    clip=CLIP_ID_PATTERN,
+    name=r"[A-Za-z0-9_.\-]+",
+
+
+def package_sources(package, exclude=()):
+    """The .py files of a package, as absolute paths: listed as input so code changes rerun."""
+    return sorted(str(p) for p in (REPO / package).rglob("*.py") if p.name not in exclude)
+
+
+def demo_mode():
+    """'on', 'off' or 'auto' (YAML 1.1 reads on/off as booleans)."""
+    mode = config["mocap"]["demo"]
+    return {True: "on", False: "off"}.get(mode, mode)
+
+
+def demo_clip_names():
+    from mocap.demo import DEMO_CLIPS
+
+    wanted = config["mocap"]["demo_clips"] or sorted(DEMO_CLIPS)
+    unknown = sorted(set(wanted) - set(DEMO_CLIPS))
+    if unknown:
+        raise ValueError(f"mocap.demo_clips: unknown demo clip(s) {unknown}; known: {sorted(DEMO_CLIPS)}")
+    return list(wanted)
+
+
+def _discover():
+    found = discover_clips(config["mocap"]["paths"])
+    use_demo = demo_mode() == "on" or (demo_mode() == "auto" and not found.clips)
+    if use_demo:
+        for name in demo_clip_names():
+            cid = f"demo/{name}"
+            if cid in found.clips:
+                found.invalid.append(
+                    {"file": found.clips.pop(cid), "reason": f"clip id {cid!r} is reserved for the demo gaits"}
+                )
+            found.clips[cid] = f"results/demo/{name}.bvh"
+    for item in found.invalid:
+        print(f"gaitforge: skipping {item['file']}: {item['reason']}", file=sys.stderr)
+    return found
+
+
+DISCOVERY = _discover()
+CLIPS = DISCOVERY.clips
+
+
+def clip_inputs(wildcards):
+    """Source file of a clip (+ its sidecar metadata for the demo gaits)."""
+    source = CLIPS[wildcards.clip]
+    inputs = {"clip": source}
+    if wildcards.clip.startswith("demo/") and source.startswith("results/demo/"):
+        inputs["sidecar"] = source[: -len(".bvh")] + ".meta.json"
+    return inputs
+
+
+def ingest_params(wildcards):
+    """The clip's slice of the mocap section, as canonical JSON (rerun exactly when it changes)."""
+    m = config["mocap"]
+    section = {
+        "units": m["units"],
+        "up_axis": m["up_axis"],
+        "joint_map": m["joint_map"],
+        "fps": m["fps_overrides"].get(wildcards.clip),
+        "resample_fps": m["resample_fps"],
+        "trim": m["trim"],
+        "min_duration_s": m["min_duration_s"],
+        "max_root_speed_mps": m["max_root_speed_mps"],
+    }
+    if CLIPS[wildcards.clip].endswith(".npz"):
+        section["body_models"] = m["body_models"]
+    return canonical_json(section)
+
+
+def ingested_clips():
+    return expand("results/mocap/{clip}.{ext}", clip=sorted(CLIPS), ext=["npz", "json"])
