@@ -141,8 +141,8 @@ def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Rotation angle (radians, in [0, pi]) of ``a^-1 b``; independent of quaternion sign."""
-    dot = np.abs(np.sum(np.asarray(a) * np.asarray(b), axis=-1)).clip(max=1.0)
-    return 2.0 * np.arccos(dot)
+    d = mul(conj(a), b)
+    return 2.0 * np.arctan2(np.linalg.norm(d[..., 1:], axis=-1), np.abs(d[..., 0]))
 
 
 def make_continuous(q: np.ndarray, axis: int = 0) -> np.ndarray:
