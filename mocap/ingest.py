@@ -38,7 +38,7 @@ class IngestConfig:
     units: Literal["auto", "m", "cm", "inch", "cmu"] = "auto"
     """BVH length unit; auto detects it from the skeleton's size."""
     up_axis: Literal["auto", "y", "z"] = "auto"
-    """BVH up axis; auto detects it from the rest pose."""
+    """BVH up axis; auto detects it from the pelvis-to-head direction over the clip."""
     joint_map: dict[str, str] = field(default_factory=dict)
     """Canonical joint -> source joint name, for skeletons the built-in maps do not know."""
     fps: float | None = None
@@ -53,6 +53,8 @@ class IngestConfig:
     """Shorter clips are rejected."""
     max_root_speed_mps: float = 12.0
     """A root moving faster than this between two frames is a broken trajectory (rejected)."""
+    max_floor_shift_m: float = 0.5
+    """The feet's floor this far (m) from the file's zero height means a broken root (rejected)."""
 
 
 def read_clip(path: Path, cfg: IngestConfig) -> HumanMotion:
@@ -93,6 +95,13 @@ def check_motion(motion: HumanMotion, cfg: IngestConfig, name: str) -> None:
             f"{name}: broken root trajectory: the root moves {step[i] / motion.fps:.2f} m between "
             f"frames {i} and {i + 1} ({step[i]:.1f} m/s > max_root_speed_mps = "
             f"{cfg.max_root_speed_mps})"
+        )
+    shift = float(motion.meta.get("floor_shift_m", 0.0))
+    if abs(shift) > cfg.max_floor_shift_m:
+        raise ClipError(
+            f"{name}: broken root trajectory: the feet's floor lies {-shift:+.2f} m from the "
+            f"file's ground height (|shift| > max_floor_shift_m = {cfg.max_floor_shift_m} m); "
+            "the root is below the ground or floating"
         )
 
 

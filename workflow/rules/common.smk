@@ -78,6 +78,7 @@ def ingest_params(wildcards):
         "trim": m["trim"],
         "min_duration_s": m["min_duration_s"],
         "max_root_speed_mps": m["max_root_speed_mps"],
+        "max_floor_shift_m": m["max_floor_shift_m"],
     }
     if CLIPS[wildcards.clip].endswith(".npz"):
         section["body_models"] = m["body_models"]
