@@ -1,0 +1,60 @@
+"""Retargeting the CMU walking clips (shared data; skipped without it).
+
+Targets (issue 3): mean key-point error <= 5 cm, stance foot skating <= 2 cm/s, no penetration
+deeper than 1 cm, no joint-limit violation; 07_12 (broken root trajectory) rejected with a reason.
+Each clip takes well under a second, so all of them run by default.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mocap.ingest import main as ingest_main
+from retarget.solve import main as retarget_main
+
+WALKS = ["07_01", "02_01", "08_04", "07_04", "08_01", "07_11", "12_02"]
+
+
+def _retarget(cmu_dir, tmp_path, stem: str, mjcf: str | None = None) -> dict:
+    mocap = tmp_path / "mocap"
+    assert ingest_main(["--input", str(cmu_dir / f"{stem}.bvh"), "--clip", f"cmu/{stem}",
+                        "--out-npz", str(mocap / f"{stem}.npz"),
+                        "--out-json", str(mocap / f"{stem}.json")]) == 0
+    out = tmp_path / "retarget"
+    assert retarget_main(["--input", str(mocap / f"{stem}.npz"),
+                          "--summary", str(mocap / f"{stem}.json"),
+                          "--out-npz", str(out / f"{stem}.npz"),
+                          "--out-json", str(out / f"{stem}.json"),
+                          *(["--mjcf", mjcf] if mjcf else [])]) == 0
+    return json.loads((out / f"{stem}.json").read_text())
+
+
+def _check_walk(report: dict) -> None:
+    m = report["metrics"]
+    assert report["status"] == "accepted", report["reason"]
+    assert m["keypoint_error_mean_m"] <= 0.05
+    assert m["foot_skating_mps"] <= 0.02
+    assert m["penetration_max_m"] <= 0.01
+    assert m["joint_limit_violations"] == 0
+    assert len(report["source_sha256"]) == 64
+
+
+@pytest.mark.parametrize("stem", WALKS)
+def test_walking_clip(cmu_dir, tmp_path, stem):
+    _check_walk(_retarget(cmu_dir, tmp_path, stem))
+
+
+def test_walking_clip_on_official_mjcf(cmu_dir, g1_dir, tmp_path):
+    report = _retarget(cmu_dir, tmp_path, "07_01", mjcf=str(g1_dir / "g1.xml"))
+    _check_walk(report)
+    assert report["robot"]["mjcf"].endswith("g1.xml")
+
+
+def test_broken_root_trajectory_rejected(cmu_dir, tmp_path):
+    report = _retarget(cmu_dir, tmp_path, "07_12")
+    assert report["status"] == "rejected"
+    assert report["reason"]
+    if not report["reason"].startswith("ingestion:"):
+        assert "max_root_speed_mps" in report["failed_gates"]
