@@ -14,10 +14,12 @@ validate(config, schema="workflow/schemas/config.schema.yaml", set_default=True)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mocap.smk"
+include: "workflow/rules/retarget.smk"
 
 
 rule all:
     input:
         ingested_clips(),
+        retargeted_clips(),
         "results/index/clips.json",
     default_target: True

@@ -1,11 +1,12 @@
 # Loading and helpers shared by the rules. Pure logic lives in the packages (mocap.discover, ...).
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from mocap.discover import CLIP_ID_PATTERN, discover_clips
-from mocap.configs import canonical_json
+from mocap.configs import canonical_json, from_dict
 
 REPO = Path(workflow.basedir)
 PYTHON = sys.executable
@@ -83,6 +84,46 @@ def ingest_params(wildcards):
     if CLIPS[wildcards.clip].endswith(".npz"):
         section["body_models"] = m["body_models"]
     return canonical_json(section)
+
+
+def robot_inputs(wildcards):
+    """The robot MJCF as an input when the config names one (the built-in model is code)."""
+    mjcf = config["robot"]["mjcf"]
+    return {"mjcf": mjcf} if mjcf else {}
+
+
+def mjcf_arg():
+    mjcf = config["robot"]["mjcf"]
+    return f"--mjcf {shlex.quote(mjcf)}" if mjcf else ""
+
+
+# Stage configs: one frozen dataclass per section is the single source of truth; a section is
+# parsed strictly here so a typo fails when the workflow loads, not inside a job.
+def _stage_config_classes():
+    from retarget.solve import RetargetConfig
+
+    return {"retarget": RetargetConfig}
+
+
+STAGE_CONFIGS = {
+    name: from_dict(cls, config.get(name), name) for name, cls in _stage_config_classes().items()
+}
+
+
+def section_json(name):
+    """A stage's resolved section as canonical JSON (params: rerun exactly when it changes)."""
+    return canonical_json(STAGE_CONFIGS[name])
+
+
+MOCAP_CORE = [str(REPO / "mocap" / f) for f in ("types.py", "quat.py", "fileio.py", "configs.py", "resample.py")]
+RETARGET_CODE = MOCAP_CORE + package_sources("retarget", exclude=("dataset.py", "tags.py", "kinematics.py", "view.py"))
+
+
+def retargeted_clips():
+    return expand("results/retarget/{clip}.{ext}", clip=sorted(CLIPS), ext=["npz", "json", "png"])
+
+
+DEMO_CODE = [str(REPO / "mocap" / f) for f in ("demo.py", "bvh_write.py", "quat.py", "fileio.py", "types.py")]
 
 
 def ingested_clips():

@@ -3,7 +3,7 @@
 
 rule synthesize_demo_clip:
     input:
-        code=package_sources("mocap"),
+        code=DEMO_CODE,
     output:
         bvh="results/demo/{name}.bvh",
         meta="results/demo/{name}.meta.json",

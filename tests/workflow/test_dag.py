@@ -1,0 +1,87 @@
+"""The whole DAG on config/smoke.yaml in a temp dir, and the rerun contract (DESIGN section 1)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+# The demo gaits stay on when user clips are added, so adding one clip is the only change.
+DEMO_ON = 'mocap:\n  demo: "on"\n'
+
+
+
+
+def read_json(path):
+    return json.loads(path.read_text())
+
+
+def test_smoke_dag_and_rerun_contract(workflow_factory):
+    wf = workflow_factory(DEMO_ON)
+    work = wf.workdir
+    wf.run()
+
+    index = read_json(work / "results/index/clips.json")
+    assert index["accepted"] == ["demo/run_2.50", "demo/walk_1.00"], index
+    for clip in ("demo/run_2.50", "demo/walk_1.00"):
+        retargeted = read_json(work / f"results/retarget/{clip}.json")
+        assert retargeted["status"] == "accepted", retargeted
+        assert abs(retargeted["metrics"]["root_speed_error_rel"]) < 0.05, retargeted["metrics"]
+    walk = read_json(work / "results/mocap/demo/walk_1.00.json")
+    assert walk["status"] == "accepted" and walk["synthetic"] is True
+    assert walk["sidecar"]["speed_mps"] == pytest.approx(1.0)
+    assert walk["root_speed_mean_mps"] == pytest.approx(1.0, rel=0.05)
+
+    # Nothing changed: nothing to do.
+    assert wf.planned_jobs() == {}
+
+    # Adding a clip ingests that clip only; a broken clip is rejected and the DAG goes on.
+    user = work / "data/mocap/user"
+    user.mkdir(parents=True)
+    shutil.copy(work / "results/demo/walk_1.00.bvh", user / "my_walk.bvh")
+    text = (work / "results/demo/walk_1.00.bvh").read_text().splitlines()
+    (user / "broken.bvh").write_text("\n".join(text[:-20]) + "\n")  # truncated motion
+    before = (work / "results/mocap/demo/walk_1.00.npz").stat().st_mtime_ns
+    planned = wf.planned_jobs()
+    assert planned.get("ingest_clip") == 2, planned
+    assert planned.get("retarget_clip") == 2, planned
+    assert "synthesize_demo_clip" not in planned, planned
+    wf.run()
+    assert (work / "results/mocap/demo/walk_1.00.npz").stat().st_mtime_ns == before
+    assert read_json(work / "results/mocap/user/my_walk.json")["status"] == "accepted"
+    broken = read_json(work / "results/mocap/user/broken.json")
+    assert broken["status"] == "rejected" and "broken.bvh" in broken["reason"]
+    broken = read_json(work / "results/retarget/user/broken.json")
+    assert broken["status"] == "rejected" and broken["reason"].startswith("ingestion: ")
+    index = read_json(work / "results/index/clips.json")
+    assert "user/broken" in index["rejected"] and "user/my_walk" in index["accepted"]
+
+    # A file whose name cannot be a clip id is reported by name, not dropped silently.
+    shutil.copy(user / "my_walk.bvh", user / "bad name.bvh")
+    wf.run()
+    index = read_json(work / "results/index/clips.json")
+    assert [f["file"] for f in index["invalid_files"]] == ["data/mocap/user/bad name.bvh"]
+
+
+def test_ingest_setting_change_reruns_ingestion(workflow_factory):
+    wf = workflow_factory('mocap:\n  demo_clips: ["walk_1.00"]\n')
+    wf.run()
+    assert wf.planned_jobs() == {}
+    wf.configfiles.append(str(wf.workdir.parent / "more.yaml"))
+    (wf.workdir.parent / "more.yaml").write_text("mocap:\n  min_duration_s: 0.25\n")
+    planned = wf.planned_jobs()
+    assert planned.get("ingest_clip") == 1 and "synthesize_demo_clip" not in planned, planned
+
+
+def test_retarget_setting_change_reruns_retargeting_only(workflow_factory):
+    wf = workflow_factory('mocap:\n  demo_clips: ["walk_1.00"]\n')
+    wf.run()
+    (wf.workdir.parent / "more.yaml").write_text("retarget:\n  smoothing_window_s: 0.12\n")
+    wf.configfiles.append(str(wf.workdir.parent / "more.yaml"))
+    planned = wf.planned_jobs()
+    assert planned.get("retarget_clip") == 1 and "ingest_clip" not in planned, planned
+    # A typo in a stage section fails when the workflow loads, naming the key.
+    (wf.workdir.parent / "more.yaml").write_text("retarget:\n  smoothing_windw_s: 0.12\n")
+    proc = wf.run("--dry-run", check=False)
+    assert proc.returncode != 0 and "smoothing_windw_s" in proc.stdout + proc.stderr
