@@ -361,8 +361,11 @@ def test_measured_tags() -> None:
     assert T.measure_tag(*motion(0.1), contacts) == "other"
     assert T.measure_tag(*motion(0.8, climb=0.4), contacts) == "stairs"
     flight = contacts.copy()
-    flight[::4] = False  # 25 % of frames with both feet airborne
-    assert T.measure_tag(*motion(1.5), flight) == "run"
+    flight[::3] = False  # 34 % of frames with both feet airborne
+    assert T.measure_tag(*motion(1.2), flight) == "run"
+    hover = contacts.copy()
+    hover[::6] = False  # 17 %: a walk whose retargeted foot hovers (CMU 07_01), still a walk
+    assert T.measure_tag(*motion(1.0), hover) == "walk"
     assert T.config_tags("cmu/07_01", {"cmu/*": ["walk"], "*_01": ["a", "walk"]}) == ("walk", "a")
     assert T.config_tags("lafan/x", {"cmu/*": ["walk"]}) is None
 
