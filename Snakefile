@@ -15,11 +15,13 @@ validate(config, schema="workflow/schemas/config.schema.yaml", set_default=True)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/mocap.smk"
 include: "workflow/rules/retarget.smk"
+include: "workflow/rules/dataset.smk"
 
 
 rule all:
     input:
         ingested_clips(),
         retargeted_clips(),
+        "results/dataset/motions.h5",
         "results/index/clips.json",
     default_target: True

@@ -17,6 +17,7 @@ episode-start flags, so it recomputes exactly the hidden states seen during the 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -60,7 +61,7 @@ def mlp(
     """MLP with orthogonal weights (gain sqrt(2) hidden, ``out_gain`` last) and zero biases."""
     layers: list[nn.Module] = []
     dims = (in_dim, *hidden)
-    for a, b in zip(dims[:-1], dims[1:]):
+    for a, b in itertools.pairwise(dims):
         lin = nn.Linear(a, b)
         nn.init.orthogonal_(lin.weight, gain=math.sqrt(2.0), generator=generator)
         nn.init.zeros_(lin.bias)
@@ -84,7 +85,9 @@ def _init_gru(gru: nn.GRU, generator: torch.Generator | None) -> None:
 def gaussian_log_prob(actions: torch.Tensor, mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Log density of a diagonal Gaussian, summed over the last axis: [...] from [..., A]."""
     var = sigma.square()
-    return (-0.5 * (actions - mu).square() / var - torch.log(sigma) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    return (
+        -0.5 * (actions - mu).square() / var - torch.log(sigma) - 0.5 * math.log(2 * math.pi)
+    ).sum(-1)
 
 
 def gaussian_entropy(sigma: torch.Tensor) -> torch.Tensor:
@@ -111,8 +114,12 @@ class ActorCritic(nn.Module):
         self.obs_normalizer = RunningMeanStd(num_obs, clip=cfg.obs_clip)
         self.critic_obs_normalizer = RunningMeanStd(num_critic_obs, clip=cfg.obs_clip)
         actor_in, critic_in = self._mlp_inputs(generator)
-        self.actor = mlp(actor_in, cfg.actor_hidden, num_actions, cfg.activation, cfg.actor_out_gain, generator)
-        self.critic = mlp(critic_in, cfg.critic_hidden, 1, cfg.activation, cfg.critic_out_gain, generator)
+        self.actor = mlp(
+            actor_in, cfg.actor_hidden, num_actions, cfg.activation, cfg.actor_out_gain, generator
+        )
+        self.critic = mlp(
+            critic_in, cfg.critic_hidden, 1, cfg.activation, cfg.critic_out_gain, generator
+        )
         log_std = torch.full((num_actions,), math.log(cfg.init_std))
         if cfg.std_mode == "learned":
             self.log_std = nn.Parameter(log_std)
@@ -123,7 +130,9 @@ class ActorCritic(nn.Module):
         return self.num_obs, self.num_critic_obs
 
     # --- normalisation (applied by the caller) -------------------------------------------------
-    def normalize(self, obs: torch.Tensor, critic_obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def normalize(
+        self, obs: torch.Tensor, critic_obs: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised ``(obs, critic_obs)``; identity when ``cfg.normalize_obs`` is off."""
         if not self.cfg.normalize_obs:
             return obs, critic_obs
@@ -247,7 +256,9 @@ class RecurrentActorCritic(ActorCritic):
         step ended one); the hidden state is zeroed there, as in the rollout.
         """
         if obs.dim() != 3:
-            raise ValueError(f"RecurrentActorCritic.evaluate: expected obs [T, B, O], got {tuple(obs.shape)}")
+            raise ValueError(
+                f"RecurrentActorCritic.evaluate: expected obs [T, B, O], got {tuple(obs.shape)}"
+            )
         T, B = obs.shape[:2]
         h = self.init_hidden(B, obs.device) if hidden0 is None else hidden0
         mus, values = [], []
@@ -299,9 +310,13 @@ def build_model(
     return cls(num_obs, num_critic_obs, num_actions, cfg, generator)
 
 
-def model_from_metadata(metadata: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> ActorCritic:
+def model_from_metadata(
+    metadata: dict[str, Any], state_dict: dict[str, torch.Tensor]
+) -> ActorCritic:
     """Rebuild a model saved by ``OnPolicyRunner.save_policy`` (metadata + state dict)."""
     cfg = configs.from_dict(ModelConfig, metadata["model_config"], "policy metadata.model_config")
-    model = build_model(metadata["num_obs"], metadata["num_critic_obs"], metadata["num_actions"], cfg)
+    model = build_model(
+        metadata["num_obs"], metadata["num_critic_obs"], metadata["num_actions"], cfg
+    )
     model.load_state_dict(state_dict)
     return model

@@ -30,7 +30,9 @@ class RunningMeanStd(nn.Module):
     def update(self, x: torch.Tensor) -> None:
         """Merge the batch ``x [..., dim]`` into the running statistics (Chan's parallel rule)."""
         if x.shape[-1] != self.dim:
-            raise ValueError(f"RunningMeanStd: expected last dim {self.dim}, got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"RunningMeanStd: expected last dim {self.dim}, got shape {tuple(x.shape)}"
+            )
         x = x.reshape(-1, self.dim).to(torch.float64)
         n_b = x.shape[0]
         if n_b == 0:

@@ -28,6 +28,11 @@ def test_smoke_dag_and_rerun_contract(workflow_factory):
         retargeted = read_json(work / f"results/retarget/{clip}.json")
         assert retargeted["status"] == "accepted", retargeted
         assert abs(retargeted["metrics"]["root_speed_error_rel"]) < 0.05, retargeted["metrics"]
+    import h5py
+
+    with h5py.File(work / "results/dataset/motions.h5", "r") as h5:
+        assert h5.attrs["schema_version"] == 1 and len(h5.attrs["dof_names"]) == 29
+        assert {"walk_1.00", "walk_1.00.mirror", "run_2.50"} <= set(h5["clips/demo"].keys())
     walk = read_json(work / "results/mocap/demo/walk_1.00.json")
     assert walk["status"] == "accepted" and walk["synthetic"] is True
     assert walk["sidecar"]["speed_mps"] == pytest.approx(1.0)
@@ -46,6 +51,7 @@ def test_smoke_dag_and_rerun_contract(workflow_factory):
     planned = wf.planned_jobs()
     assert planned.get("ingest_clip") == 2, planned
     assert planned.get("retarget_clip") == 2, planned
+    assert planned.get("build_dataset") == 1, planned
     assert "synthesize_demo_clip" not in planned, planned
     wf.run()
     assert (work / "results/mocap/demo/walk_1.00.npz").stat().st_mtime_ns == before
@@ -81,6 +87,7 @@ def test_retarget_setting_change_reruns_retargeting_only(workflow_factory):
     wf.configfiles.append(str(wf.workdir.parent / "more.yaml"))
     planned = wf.planned_jobs()
     assert planned.get("retarget_clip") == 1 and "ingest_clip" not in planned, planned
+    assert planned.get("build_dataset") == 1, planned
     # A typo in a stage section fails when the workflow loads, naming the key.
     (wf.workdir.parent / "more.yaml").write_text("retarget:\n  smoothing_windw_s: 0.12\n")
     proc = wf.run("--dry-run", check=False)

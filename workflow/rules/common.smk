@@ -100,9 +100,10 @@ def mjcf_arg():
 # Stage configs: one frozen dataclass per section is the single source of truth; a section is
 # parsed strictly here so a typo fails when the workflow loads, not inside a job.
 def _stage_config_classes():
+    from retarget.dataset import DatasetConfig
     from retarget.solve import RetargetConfig
 
-    return {"retarget": RetargetConfig}
+    return {"retarget": RetargetConfig, "dataset": DatasetConfig}
 
 
 STAGE_CONFIGS = {
@@ -117,6 +118,12 @@ def section_json(name):
 
 MOCAP_CORE = [str(REPO / "mocap" / f) for f in ("types.py", "quat.py", "fileio.py", "configs.py", "resample.py")]
 RETARGET_CODE = MOCAP_CORE + package_sources("retarget", exclude=("dataset.py", "tags.py", "kinematics.py", "view.py"))
+
+
+ROBOT_CODE = [str(REPO / "retarget" / f) for f in ("robot.py", "g1_params.py")]
+DATASET_CODE = MOCAP_CORE + ROBOT_CODE + [
+    str(REPO / "retarget" / f) for f in ("dataset.py", "kinematics.py", "tags.py", "contacts.py", "clip.py")
+]
 
 
 def retargeted_clips():
