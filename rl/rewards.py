@@ -1,0 +1,236 @@
+"""Task rewards: small named pure functions (``<quantity>_<kernel>``) and a weight table.
+
+Every function maps batched tensors to a per-env value [N]. Penalties return *positive* values;
+the weight in ``RewardConfig`` carries the sign. The reward of a step is
+``sum_i w_i * f_i * (dt if scale_by_dt else 1)`` and each weighted term is logged separately
+(``StepResult.reward_terms``). A term with weight 0 is not computed.
+
+Frames: ``_w`` world, ``_b`` root-body frame, ``_h`` heading frame (yaw-only); units SI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+TERM_NAMES = (
+    "track_lin_vel_xy_exp",
+    "track_ang_vel_z_exp",
+    "lin_vel_z_l2",
+    "ang_vel_xy_l2",
+    "joint_torques_l2",
+    "joint_acc_l2",
+    "action_rate_l2",
+    "undesired_contacts",
+    "feet_air_time",
+    "feet_stumble",
+    "joint_pos_limits",
+    "flat_orientation_l2",
+    "termination_penalty",
+)
+
+
+# --------------------------------------------------------------------------- terms
+def track_lin_vel_xy_exp(
+    lin_vel_xy_h: torch.Tensor, cmd_xy: torch.Tensor, std: float
+) -> torch.Tensor:
+    """``exp(-|cmd_xy - v_xy|^2 / std^2)``; velocities [N, 2] in the heading frame (m/s)."""
+    diff = cmd_xy - lin_vel_xy_h
+    return torch.exp(torch.linalg.vecdot(diff, diff) * (-1.0 / std**2))
+
+
+def track_ang_vel_z_exp(
+    ang_vel_z_w: torch.Tensor, cmd_wz: torch.Tensor, std: float
+) -> torch.Tensor:
+    """``exp(-(cmd_wz - w_z)^2 / std^2)``; yaw rates [N] (rad/s)."""
+    return torch.exp(torch.square(cmd_wz - ang_vel_z_w) * (-1.0 / std**2))
+
+
+def lin_vel_z_l2(lin_vel_b: torch.Tensor) -> torch.Tensor:
+    """Squared vertical base velocity (body frame) [N] from [N, 3]."""
+    return torch.square(lin_vel_b[:, 2])
+
+
+def ang_vel_xy_l2(ang_vel_b: torch.Tensor) -> torch.Tensor:
+    """Squared roll and pitch rates (body frame), summed [N]."""
+    w = ang_vel_b[:, :2]
+    return torch.linalg.vecdot(w, w)
+
+
+def joint_torques_l2(torque: torch.Tensor) -> torch.Tensor:
+    """Sum of squared applied joint torques [N] from [N, J] (N m)."""
+    return torch.linalg.vecdot(torque, torque)
+
+
+def joint_acc_l2(dof_vel: torch.Tensor, prev_dof_vel: torch.Tensor, dt: float) -> torch.Tensor:
+    """Sum of squared joint accelerations, by finite difference over one policy step ``dt``."""
+    dv = dof_vel - prev_dof_vel
+    return torch.linalg.vecdot(dv, dv) * (1.0 / dt**2)
+
+
+def action_rate_l2(action: torch.Tensor, prev_action: torch.Tensor) -> torch.Tensor:
+    """Sum of squared action changes between consecutive policy steps [N]."""
+    da = action - prev_action
+    return torch.linalg.vecdot(da, da)
+
+
+def undesired_contacts(contact: torch.Tensor) -> torch.Tensor:
+    """Number of undesired bodies touching the terrain [N] from bool [N, U]."""
+    return contact.sum(dim=-1, dtype=torch.float32)
+
+
+def update_air_time(
+    air_time: torch.Tensor, contact: torch.Tensor, dt: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Advance per-foot air timers by one step ``dt``.
+
+    air_time: [N, F] seconds each foot has been in the air (0 while in contact).
+    contact: [N, F] bool, foot in contact during this step.
+    Returns ``(air_time_next, touchdown_air_time, first_contact)``: the new timers, the air time
+    of feet that touched down this step (0 elsewhere) and the touchdown flags.
+    """
+    elapsed = air_time + dt
+    first_contact = contact & (air_time > 0.0)
+    touchdown = torch.where(first_contact, elapsed, torch.zeros_like(elapsed))
+    return torch.where(contact, torch.zeros_like(elapsed), elapsed), touchdown, first_contact
+
+
+def feet_air_time(
+    touchdown_air_time: torch.Tensor,
+    first_contact: torch.Tensor,
+    cmd_xy: torch.Tensor,
+    threshold: float,
+    min_command: float,
+) -> torch.Tensor:
+    """``sum_feet (t_air - threshold) * touchdown``, only while the planar command is non-zero.
+
+    Rewards steps longer than ``threshold`` seconds (and penalises shorter ones) at touchdown.
+    """
+    r = torch.sum((touchdown_air_time - threshold) * first_contact.float(), dim=-1)
+    return r * (torch.linalg.vector_norm(cmd_xy, dim=-1) > min_command).float()
+
+
+def feet_stumble(foot_force_w: torch.Tensor, ratio: float) -> torch.Tensor:
+    """Number of feet whose horizontal contact force exceeds ``ratio`` x the vertical one [N]."""
+    horizontal = torch.linalg.vector_norm(foot_force_w[..., :2], dim=-1)
+    return (horizontal > ratio * foot_force_w[..., 2].abs()).sum(dim=-1, dtype=torch.float32)
+
+
+def joint_pos_limits(dof_pos: torch.Tensor, soft_limits: torch.Tensor) -> torch.Tensor:
+    """Sum over joints of how far (rad) positions lie outside ``soft_limits [J, 2]``."""
+    below = (soft_limits[:, 0] - dof_pos).clamp(min=0.0)
+    above = (dof_pos - soft_limits[:, 1]).clamp(min=0.0)
+    return torch.sum(below + above, dim=-1)
+
+
+def soft_joint_limits(limits: torch.Tensor, factor: float) -> torch.Tensor:
+    """Limits [J, 2] shrunk about their midpoints to ``factor`` of the range."""
+    mid = limits.mean(dim=-1, keepdim=True)
+    half = 0.5 * (limits[:, 1:] - limits[:, :1]) * factor
+    return torch.cat([mid - half, mid + half], dim=-1)
+
+
+def flat_orientation_l2(projected_gravity_b: torch.Tensor) -> torch.Tensor:
+    """Squared horizontal components of gravity in the body frame (0 when upright) [N]."""
+    g = projected_gravity_b[:, :2]
+    return torch.linalg.vecdot(g, g)
+
+
+def termination_penalty(terminated: torch.Tensor) -> torch.Tensor:
+    """1 for envs whose episode ended by failure this step (not by timeout), else 0 [N]."""
+    return terminated.float()
+
+
+# --------------------------------------------------------------------------- table
+@dataclass(frozen=True)
+class RewardConfig:
+    """Weights (sign included) and parameters of the reward terms."""
+
+    track_lin_vel_xy_exp: float = 1.0  # weight; tracking of (vx, vy) in the heading frame
+    track_ang_vel_z_exp: float = 0.5  # weight; tracking of the yaw rate
+    lin_vel_z_l2: float = -0.2  # weight; vertical base velocity
+    ang_vel_xy_l2: float = -0.05  # weight; roll/pitch rate
+    joint_torques_l2: float = -2.0e-6  # weight; applied torques
+    joint_acc_l2: float = -1.0e-7  # weight; joint accelerations
+    action_rate_l2: float = -0.005  # weight; action changes
+    undesired_contacts: float = -1.0  # weight; non-foot bodies touching the terrain
+    feet_air_time: float = 0.25  # weight; step length in time
+    feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
+    joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
+    flat_orientation_l2: float = -1.0  # weight; base tilt
+    termination_penalty: float = -200.0  # weight; falls
+    tracking_std: float = 0.5  # std (m/s, rad/s) of the exponential tracking kernels
+    air_time_threshold: float = 0.4  # s, air time that earns zero feet_air_time reward
+    min_command: float = 0.1  # m/s, planar command below which feet_air_time is 0
+    stumble_ratio: float = 5.0  # horizontal/vertical foot force ratio that counts as stumbling
+    soft_limit_factor: float = 0.9  # fraction of the joint range that is penalty-free
+    scale_by_dt: bool = True  # multiply every term by the policy step (s), Isaac Lab style
+
+    def weights(self) -> dict[str, float]:
+        """Non-zero term weights by term name."""
+        return {n: getattr(self, n) for n in TERM_NAMES if getattr(self, n) != 0.0}
+
+
+@dataclass
+class RewardInputs:
+    """Everything the terms read, for one policy step (N envs)."""
+
+    lin_vel_xy_h: torch.Tensor  # [N, 2] m/s, base velocity in the heading frame
+    ang_vel_z_w: torch.Tensor  # [N] rad/s
+    lin_vel_b: torch.Tensor  # [N, 3] m/s
+    ang_vel_b: torch.Tensor  # [N, 3] rad/s
+    command: torch.Tensor  # [N, 3] (vx, vy, wz)
+    torque: torch.Tensor  # [N, J] N m
+    dof_pos: torch.Tensor  # [N, J] rad
+    dof_vel: torch.Tensor  # [N, J] rad/s
+    prev_dof_vel: torch.Tensor  # [N, J] rad/s
+    action: torch.Tensor  # [N, J]
+    prev_action: torch.Tensor  # [N, J]
+    undesired_contact: torch.Tensor  # [N, U] bool
+    touchdown_air_time: torch.Tensor  # [N, F] s
+    first_contact: torch.Tensor  # [N, F] bool
+    foot_force_w: torch.Tensor  # [N, F, 3] N
+    soft_limits: torch.Tensor  # [J, 2] rad
+    projected_gravity_b: torch.Tensor  # [N, 3]
+    terminated: torch.Tensor  # [N] bool
+    dt: float  # s, policy step
+
+
+def compute_rewards(
+    cfg: RewardConfig, x: RewardInputs
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Total reward [N] and the weighted terms by name (each [N]) of one step."""
+    scale = x.dt if cfg.scale_by_dt else 1.0
+    raw = {
+        "track_lin_vel_xy_exp": lambda: track_lin_vel_xy_exp(
+            x.lin_vel_xy_h, x.command[:, :2], cfg.tracking_std
+        ),
+        "track_ang_vel_z_exp": lambda: track_ang_vel_z_exp(
+            x.ang_vel_z_w, x.command[:, 2], cfg.tracking_std
+        ),
+        "lin_vel_z_l2": lambda: lin_vel_z_l2(x.lin_vel_b),
+        "ang_vel_xy_l2": lambda: ang_vel_xy_l2(x.ang_vel_b),
+        "joint_torques_l2": lambda: joint_torques_l2(x.torque),
+        "joint_acc_l2": lambda: joint_acc_l2(x.dof_vel, x.prev_dof_vel, x.dt),
+        "action_rate_l2": lambda: action_rate_l2(x.action, x.prev_action),
+        "undesired_contacts": lambda: undesired_contacts(x.undesired_contact),
+        "feet_air_time": lambda: feet_air_time(
+            x.touchdown_air_time,
+            x.first_contact,
+            x.command[:, :2],
+            cfg.air_time_threshold,
+            cfg.min_command,
+        ),
+        "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
+        "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),
+        "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),
+        "termination_penalty": lambda: termination_penalty(x.terminated),
+    }
+    weights = cfg.weights()
+    if not weights:
+        return torch.zeros_like(x.ang_vel_z_w), {}
+    values = torch.stack([raw[name]() for name in weights])  # [T, N] unweighted
+    w = torch.tensor([w * scale for w in weights.values()], device=values.device)
+    weighted = values * w[:, None]
+    return weighted.sum(dim=0), dict(zip(weights, weighted.unbind(0)))

@@ -1,0 +1,210 @@
+"""G1Env: the VecEnv contract, auto-reset and flags, determinism, RSI, config parsing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from mocap.configs import ConfigError
+from rl.amp_obs import InMemoryMotionSource, amp_obs, finite_difference_velocities
+from rl.env import G1Env
+from rl.env_config import EnvConfig, deterministic_config, parse_env_config
+from rl.sim.base import ResetState
+from rl.vec_env import StepResult
+
+torch.set_num_threads(1)
+N = 4
+
+
+def plane_config(**overrides) -> EnvConfig:
+    data = {"terrain": {"kind": "plane", "num_levels": 2}, "sim": {"num_threads": 2}}
+    data.update(overrides)
+    return parse_env_config(data)
+
+
+def run(env: G1Env, steps: int, seed: int = 0) -> list[StepResult]:
+    g = torch.Generator().manual_seed(seed)
+    return [
+        env.step(0.3 * torch.randn(env.num_envs, env.num_actions, generator=g))
+        for _ in range(steps)
+    ]
+
+
+def test_contract_shapes_and_terms():
+    env = G1Env(plane_config(), N, seed=0)
+    obs, critic = env.reset()
+    assert env.num_actions == 29 and env.num_obs == 96
+    assert obs.shape == (N, env.num_obs) and critic.shape == (N, env.num_critic_obs)
+    assert env.amp_obs_dim == 2 * (13 + 2 * 29 + 3 * 9)
+    res = env.step(torch.zeros(N, 29))
+    assert res.obs.shape == (N, 96) and res.critic_obs.shape == (N, env.num_critic_obs)
+    assert res.final_critic_obs.shape == res.critic_obs.shape
+    assert res.reward.shape == (N,) and res.reward.dtype == torch.float32
+    assert res.terminated.dtype == torch.bool and res.truncated.dtype == torch.bool
+    assert res.amp_obs is not None and res.amp_obs.shape == (N, env.amp_obs_dim)
+    assert set(res.reward_terms) >= {"track_lin_vel_xy_exp", "joint_torques_l2", "feet_air_time"}
+    torch.testing.assert_close(res.reward, torch.stack(list(res.reward_terms.values())).sum(0))
+    ref = env.sample_reference_amp_obs(5)
+    assert ref.shape == (5, env.amp_obs_dim)
+    # The AMP window ends at the reached state (no env was reset in one step).
+    st = env.sim.state
+    last = amp_obs(
+        st.root_pos_w,
+        st.root_quat_w,
+        st.root_lin_vel_w,
+        st.root_ang_vel_w,
+        st.dof_pos,
+        st.dof_vel,
+        st.key_body_pos_w,
+    )
+    torch.testing.assert_close(res.amp_obs[:, -env.amp_frame_dim :], last, atol=1e-5, rtol=1e-5)
+    env.close()
+
+
+def test_same_seed_same_trajectory_different_seed_differs():
+    cfg = plane_config(randomization={"push_interval_s": [0.1, 0.2], "num_groups": 3})
+
+    def rollout(seed: int) -> torch.Tensor:
+        env = G1Env(cfg, N, seed=seed)
+        env.reset()
+        out = torch.stack([torch.cat([r.obs, r.reward[:, None]], 1) for r in run(env, 20)])
+        env.close()
+        return out
+
+    a, b, c = rollout(3), rollout(3), rollout(4)
+    assert torch.equal(a, b)
+    assert not torch.allclose(a, c)
+
+
+def test_truncation_auto_reset_and_final_obs():
+    cfg = deterministic_config(plane_config(terminations={"episode_length_s": 0.1}))
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    results = run(env, 5)
+    for r in results[:4]:
+        assert not r.truncated.any() and not r.terminated.any() and r.episode_stats == {}
+    last = results[-1]
+    assert last.truncated.all() and not last.terminated.any()
+    assert last.episode_stats["length"].tolist() == [5.0] * N
+    torch.testing.assert_close(last.episode_stats["length_s"], torch.full((N,), 0.1))
+    assert set(last.episode_stats) >= {"return", "terrain_level", "stage", "fell"}
+    # After the reset: a fresh episode (zero last action, default pose, counters at zero) ...
+    assert torch.all(env.episode_length == 0)
+    torch.testing.assert_close(last.obs[:, -29:], torch.zeros(N, 29))
+    torch.testing.assert_close(last.obs[:, 9:38], torch.zeros(N, 29), atol=1e-6, rtol=0)
+    # ... while final_critic_obs describes the state reached before it (last action kept).
+    assert not torch.allclose(last.final_critic_obs, last.critic_obs)
+    g = torch.Generator().manual_seed(0)
+    actions = [0.3 * torch.randn(N, 29, generator=g) for _ in range(5)]
+    torch.testing.assert_close(last.final_critic_obs[:, 67:96], actions[-1])
+    # Deterministic mode: no observation noise.
+    torch.testing.assert_close(last.obs, last.critic_obs[:, :96])
+    env.close()
+
+
+def test_fall_terminates_and_resets():
+    cfg = deterministic_config(plane_config())
+    env = G1Env(cfg, 2, seed=0)
+    env.reset()
+    st = env.sim.state
+    lying = ResetState(
+        root_pos=torch.tensor([[0.0, 0.0, 0.12]]),
+        root_quat=torch.tensor([[np.cos(np.pi / 4), 0.0, np.sin(np.pi / 4), 0.0]]),
+        root_lin_vel=torch.zeros(1, 3),
+        root_ang_vel=torch.zeros(1, 3),
+        dof_pos=st.dof_pos[:1].clone(),
+        dof_vel=torch.zeros(1, 29),
+    )
+    env.sim.reset(torch.tensor([0]), lying)
+    res = env.step(torch.zeros(2, 29))
+    assert res.terminated.tolist() == [True, False] and not res.truncated.any()
+    assert res.episode_stats["fell"].tolist() == [1.0]
+    assert res.reward_terms["termination_penalty"][0] < 0
+    assert res.reward_terms["termination_penalty"][1] == 0
+    # Env 0 was respawned standing; its final critic obs still saw the fall (pelvis low).
+    assert env.sim.state.root_pos_w[0, 2] > 0.6
+    gravity_final = res.final_critic_obs[0, 3:6]
+    assert gravity_final[2] > -0.5  # tilted, not upright
+    torch.testing.assert_close(
+        res.critic_obs[0, 3:6], torch.tensor([0.0, 0.0, -1.0]), atol=0.05, rtol=0
+    )
+    env.close()
+
+
+def test_reference_state_initialisation():
+    cfg = deterministic_config(plane_config(reference_init_prob=1.0))
+    probe = G1Env(cfg, 1, seed=0)
+    T = 12
+    dof = (
+        torch.tensor(probe.robot.default_dof_pos, dtype=torch.float32)
+        + 0.2 * torch.sin(torch.arange(T, dtype=torch.float32))[:, None]
+    )
+    root_pos = torch.tensor([[0.0, 0.0, 0.8]]).repeat(T, 1)
+    root_quat = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).repeat(T, 1)
+    key = probe.sim.key_body_positions(root_pos.numpy(), root_quat.numpy(), dof.numpy())
+    probe.close()
+    lin, ang, dof_vel = finite_difference_velocities(root_pos, root_quat, dof, 50.0)
+    motion = InMemoryMotionSource(
+        fps=50.0,
+        root_pos=root_pos,
+        root_quat=root_quat,
+        root_lin_vel=lin,
+        root_ang_vel=ang,
+        dof_pos=dof,
+        dof_vel=dof_vel,
+        key_body_pos=torch.tensor(key, dtype=torch.float32),
+    )
+    env = G1Env(cfg, N, seed=1, motion_dataset=motion)
+    env.reset()
+    st = env.sim.state
+    for i in range(N):
+        assert torch.isclose(st.dof_pos[i][None], dof, atol=1e-5).all(dim=1).any()
+    torch.testing.assert_close(st.root_pos_w[:, 2], torch.full((N,), 0.8 + cfg.spawn_height_margin))
+    torch.testing.assert_close(
+        env.sample_reference_amp_obs(3, torch.Generator().manual_seed(0)),
+        motion.sample_amp_obs(3, 2, torch.Generator().manual_seed(0)),
+    )
+    env.close()
+
+
+def test_grid_terrain_spawns_on_tiles():
+    cfg = parse_env_config(
+        {
+            "terrain": {
+                "num_levels": 2,
+                "col_types": ["flat", "stairs_up"],
+                "tile_size": 4.0,
+                "border_width": 1.0,
+            },
+            "curriculum": {"open_all": True},
+            "randomization": {"deterministic": True},
+        }
+    )
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    st = env.sim.state
+    ground = env.terrain.height_at(st.root_pos_w[:, :2])
+    height = st.root_pos_w[:, 2] - ground
+    torch.testing.assert_close(
+        height, torch.full((N,), env.robot.default_root_height + cfg.spawn_height_margin)
+    )
+    assert set(env.curriculum.cols.tolist()) == {0, 1}
+    assert env.num_critic_obs == 96 + 3 + env._scan_points.shape[0] + 5
+    res = run(env, 2)[-1]
+    assert torch.isfinite(res.critic_obs).all()
+    env.close()
+
+
+def test_config_is_strict_and_round_trips():
+    with pytest.raises(ConfigError, match=r"env\.rewards.*no_such_weight"):
+        parse_env_config({"rewards": {"no_such_weight": 1.0}})
+    with pytest.raises(ConfigError, match="reference_init_prob"):
+        parse_env_config({"reference_init_prob": 2.0})
+    cfg = parse_env_config({"sim": {"decimation": 2}, "terrain": {"kind": "plane"}})
+    assert cfg.sim.decimation == 2 and cfg.sim.physics_dt == 0.005
+    assert parse_env_config(dataclasses.asdict(cfg)) == cfg
+    det = deterministic_config(cfg)
+    assert det.randomization.deterministic and not det.randomization.obs_noise_on

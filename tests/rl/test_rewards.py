@@ -1,0 +1,129 @@
+"""Reward terms against hand-computed values, the weight table and the air-time tracker."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields, replace
+
+import pytest
+import torch
+
+from rl import rewards as R
+
+T = torch.tensor
+
+
+def test_tracking_kernels():
+    v = T([[1.0, 0.0], [0.5, 0.5]])
+    cmd = T([[1.0, 0.0], [0.0, 0.0]])
+    out = R.track_lin_vel_xy_exp(v, cmd, std=0.5)
+    torch.testing.assert_close(out, T([1.0, math.exp(-0.5 / 0.25)]))
+    out = R.track_ang_vel_z_exp(T([0.2, -1.0]), T([0.2, 0.0]), std=0.5)
+    torch.testing.assert_close(out, T([1.0, math.exp(-4.0)]))
+
+
+def test_l2_penalties():
+    torch.testing.assert_close(R.lin_vel_z_l2(T([[1.0, 2.0, -3.0]])), T([9.0]))
+    torch.testing.assert_close(R.ang_vel_xy_l2(T([[1.0, 2.0, 30.0]])), T([5.0]))
+    torch.testing.assert_close(R.joint_torques_l2(T([[3.0, 4.0]])), T([25.0]))
+    acc = R.joint_acc_l2(T([[1.0, 0.0]]), T([[0.0, 2.0]]), dt=0.5)  # (2, -4) rad/s^2
+    torch.testing.assert_close(acc, T([20.0]))
+    torch.testing.assert_close(R.action_rate_l2(T([[1.0, 1.0]]), T([[0.0, 3.0]])), T([5.0]))
+    torch.testing.assert_close(R.flat_orientation_l2(T([[0.6, 0.0, -0.8]])), T([0.36]))
+
+
+def test_contact_terms():
+    contact = T([[True, False, True], [False, False, False]])
+    torch.testing.assert_close(R.undesired_contacts(contact), T([2.0, 0.0]))
+    force = T([[[10.0, 0.0, 100.0], [60.0, 0.0, 10.0]]])  # second foot: 60 > 5 x 10
+    torch.testing.assert_close(R.feet_stumble(force, ratio=5.0), T([1.0]))
+
+
+def test_air_time_tracker_and_reward():
+    dt = 0.1
+    air = torch.zeros(1, 2)
+    # Left foot: in the air for 5 steps, then lands; right foot always down.
+    pattern = [False] * 5 + [True]
+    rewards = []
+    for left_down in pattern:
+        contact = T([[left_down, True]])
+        air, touchdown, first = R.update_air_time(air, contact, dt)
+        rewards.append(R.feet_air_time(touchdown, first, T([[1.0, 0.0]]), 0.4, 0.1))
+    # The first step counts as air only once the foot was seen in the air; touchdown after 0.6 s.
+    torch.testing.assert_close(touchdown, T([[0.6, 0.0]]))
+    assert first.tolist() == [[True, False]]
+    torch.testing.assert_close(rewards[-1], T([0.6 - 0.4]))
+    assert all(float(r) == 0.0 for r in rewards[:-1])
+    torch.testing.assert_close(air, T([[0.0, 0.0]]))
+    # No reward without a planar command.
+    zero = R.feet_air_time(touchdown, first, T([[0.05, 0.0]]), 0.4, 0.1)
+    torch.testing.assert_close(zero, T([0.0]))
+
+
+def test_joint_pos_limits_with_soft_limits():
+    limits = T([[-1.0, 1.0], [0.0, 2.0]])
+    soft = R.soft_joint_limits(limits, 0.9)
+    torch.testing.assert_close(soft, T([[-0.9, 0.9], [0.1, 1.9]]))
+    q = T([[1.0, 0.0], [0.0, 1.0]])
+    torch.testing.assert_close(R.joint_pos_limits(q, soft), T([0.1 + 0.1, 0.0]))
+
+
+def test_termination_penalty():
+    torch.testing.assert_close(R.termination_penalty(T([True, False])), T([1.0, 0.0]))
+
+
+def _inputs(n: int = 2) -> R.RewardInputs:
+    g = torch.Generator().manual_seed(0)
+
+    def r(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g)
+
+    return R.RewardInputs(
+        lin_vel_xy_h=r(n, 2),
+        ang_vel_z_w=r(n),
+        lin_vel_b=r(n, 3),
+        ang_vel_b=r(n, 3),
+        command=r(n, 3),
+        torque=r(n, 29),
+        dof_pos=r(n, 29),
+        dof_vel=r(n, 29),
+        prev_dof_vel=r(n, 29),
+        action=r(n, 29),
+        prev_action=r(n, 29),
+        undesired_contact=r(n, 5) > 0,
+        touchdown_air_time=r(n, 2).abs(),
+        first_contact=r(n, 2) > 0,
+        foot_force_w=r(n, 2, 3),
+        soft_limits=T([[-0.5, 0.5]] * 29),
+        projected_gravity_b=r(n, 3),
+        terminated=T([True, False]),
+        dt=0.02,
+    )
+
+
+def test_compute_rewards_weights_scaling_and_terms():
+    cfg = R.RewardConfig()
+    x = _inputs()
+    total, terms = R.compute_rewards(cfg, x)
+    assert set(terms) == set(R.TERM_NAMES)
+    torch.testing.assert_close(total, torch.stack(list(terms.values())).sum(0))
+    # Each logged term is weight x raw value x dt.
+    raw = R.lin_vel_z_l2(x.lin_vel_b)
+    torch.testing.assert_close(terms["lin_vel_z_l2"], cfg.lin_vel_z_l2 * raw * 0.02)
+    torch.testing.assert_close(
+        terms["termination_penalty"], T([cfg.termination_penalty * 0.02, 0.0])
+    )
+    assert torch.all(terms["joint_torques_l2"] <= 0)  # penalties carry the sign in the weight
+    assert torch.all(terms["track_lin_vel_xy_exp"] >= 0)
+    # Without dt scaling, and with a term switched off.
+    cfg2 = replace(cfg, scale_by_dt=False, feet_stumble=0.0)
+    _, terms2 = R.compute_rewards(cfg2, x)
+    assert "feet_stumble" not in terms2
+    torch.testing.assert_close(terms2["lin_vel_z_l2"], cfg.lin_vel_z_l2 * raw)
+
+
+def test_every_term_has_a_weight_field():
+    names = {f.name for f in fields(R.RewardConfig)}
+    assert set(R.TERM_NAMES) <= names
+    with pytest.raises(TypeError):
+        R.RewardConfig(no_such_term=1.0)  # type: ignore[call-arg]
