@@ -16,6 +16,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/mocap.smk"
 include: "workflow/rules/retarget.smk"
 include: "workflow/rules/dataset.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -23,5 +26,6 @@ rule all:
         ingested_clips(),
         retargeted_clips(),
         "results/dataset/motions.h5",
+        expand("results/report/{exp}/index.html", exp=EXPERIMENTS),
         "results/index/clips.json",
     default_target: True

@@ -154,7 +154,7 @@ def _empty_strides() -> Strides:
 
 @dataclass(frozen=True)
 class Steps:
-    """Per-step values: a touchdown preceded by a contralateral touchdown."""
+    """Per-step values: a touchdown preceded by a contralateral touchdown on an earlier frame."""
 
     foot: np.ndarray  # [N] int, foot that touched down
     frame: np.ndarray  # [N] int
@@ -255,8 +255,8 @@ def analyze_gait(
     tds_per_foot = {f: np.array([k for k, g in all_td if g == f], dtype=np.int64) for f in (0, 1)}
     s_foot, s_frame, s_time, s_len = [], [], [], []
     for (k0, f0), (k1, f1) in itertools.pairwise(all_td):
-        if f0 == f1:
-            continue
+        if f0 == f1 or k1 == k0:
+            continue  # same foot twice, or both feet landing together (a hop or a fall): no step
         i = int(np.searchsorted(tds_per_foot[f1], k1))
         d = _stride_direction(pos[:, f1, :2], tds_per_foot[f1], i)
         sep = pos[k1, f1, :2] - pos[k1, f0, :2]

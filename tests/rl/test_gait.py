@@ -131,3 +131,13 @@ def test_bad_shapes_are_reported() -> None:
 def test_no_strides_gives_nan_summary() -> None:
     s = G.summarize_gait(G.analyze_gait(np.ones((50, 2), bool), np.zeros((50, 2, 3)), 50.0))
     assert s["n_strides"] == 0 and math.isnan(s["cadence_spm"]) and math.isnan(s["duty_factor"])
+
+
+def test_simultaneous_touchdowns_are_not_steps():
+    contacts = np.zeros((40, 2), dtype=bool)
+    contacts[10:20] = True  # both feet land together (a fall or a jump)
+    contacts[30:] = True
+    feet = np.zeros((40, 2, 3))
+    a = G.analyze_gait(contacts, feet, 50.0)
+    assert np.all(a.steps.step_time > 0)
+    G.summarize_gait(a)  # no division by zero

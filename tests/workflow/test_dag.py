@@ -63,6 +63,30 @@ def test_smoke_dag_and_rerun_contract(workflow_factory):
     index = read_json(work / "results/index/clips.json")
     assert "user/broken" in index["rejected"] and "user/my_walk" in index["accepted"]
 
+    # Training ran and exported its policy; a training change retrains and touches nothing upstream.
+    train = work / "results/train/default"
+    for name in ("policy.pt", "policy.onnx", "discriminator.pt", "metrics.csv", "curriculum.csv"):
+        assert (train / name).is_file(), name
+    assert "episode/mean_terrain_level" in (train / "curriculum.csv").read_text().splitlines()[0]
+    metrics = read_json(work / "results/eval/default/metrics.json")
+    assert "flat" in metrics["terrains"], metrics.keys()
+    html = (work / "results/report/default/index.html").read_text()
+    for section in ("summary", "training", "curriculum", "task", "naturalness", "videos", "clips"):
+        assert f'id="{section}"' in html, section
+    assert "demo/walk_1.00" in html
+    more = work.parent / "train_change.yaml"
+    more.write_text("train:\n  runner:\n    ppo: {entropy_coef: 0.004}\n")
+    wf.configfiles.append(str(more))
+    planned = wf.planned_jobs()
+    assert planned.get("train_policy") == 1, planned
+    assert not {"ingest_clip", "retarget_clip", "build_dataset"} & set(planned), planned
+    # An evaluation change reruns evaluation and report, not training.
+    more.write_text("evaluate:\n  episode_length_s: 1.5\n")
+    planned = wf.planned_jobs()
+    assert planned.get("evaluate_policy") == 1 and planned.get("make_report") == 1, planned
+    assert "train_policy" not in planned, planned
+    wf.configfiles.pop()
+
     # A file whose name cannot be a clip id is reported by name, not dropped silently.
     shutil.copy(user / "my_walk.bvh", user / "bad name.bvh")
     wf.run()

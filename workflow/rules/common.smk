@@ -14,6 +14,7 @@ PYTHON = sys.executable
 
 wildcard_constraints:
     clip=CLIP_ID_PATTERN,
+    exp=r"[A-Za-z0-9_\-]+",
     name=r"[A-Za-z0-9_.\-]+",
 
 
@@ -111,6 +112,59 @@ STAGE_CONFIGS = {
 }
 
 
+def deep_merge(base, overrides):
+    """``base`` with ``overrides`` merged in, recursively for mappings (overrides win)."""
+    if not isinstance(base, dict) or not isinstance(overrides, dict):
+        return overrides
+    merged = dict(base)
+    for key, value in overrides.items():
+        merged[key] = deep_merge(base[key], value) if key in base else value
+    return merged
+
+
+EXPERIMENTS = sorted(config["experiments"])
+
+
+def _experiment_configs(section, cls):
+    return {
+        exp: from_dict(
+            cls,
+            deep_merge(config.get(section) or {}, (config["experiments"][exp] or {}).get(section) or {}),
+            f"experiments.{exp}.{section}",
+        )
+        for exp in EXPERIMENTS
+    }
+
+
+for _exp, _overrides in config["experiments"].items():
+    _unknown = sorted(set(_overrides or {}) - {"train", "evaluate"})
+    if _unknown:
+        raise ValueError(f"experiments.{_exp}: unknown section(s) {_unknown}; allowed: train, evaluate")
+
+from rl.train import TrainConfig
+
+TRAIN_CONFIGS = _experiment_configs("train", TrainConfig)
+
+
+from rl.evaluate import EvalConfig
+
+EVAL_CONFIGS = _experiment_configs("evaluate", EvalConfig)
+
+
+def train_params(wildcards):
+    return canonical_json(TRAIN_CONFIGS[wildcards.exp])
+
+
+def eval_params(wildcards):
+    return canonical_json(EVAL_CONFIGS[wildcards.exp])
+
+
+def compare_args(wildcards):
+    """The other experiments' evaluations, for the report's comparison table."""
+    others = [f"results/eval/{e}" for e in EXPERIMENTS if e != wildcards.exp]
+    return ("--compare " + " ".join(others)) if others else ""
+
+
 def section_json(name):
     """A stage's resolved section as canonical JSON (params: rerun exactly when it changes)."""
     return canonical_json(STAGE_CONFIGS[name])
@@ -124,6 +178,12 @@ ROBOT_CODE = [str(REPO / "retarget" / f) for f in ("robot.py", "g1_params.py")]
 DATASET_CODE = MOCAP_CORE + ROBOT_CODE + [
     str(REPO / "retarget" / f) for f in ("dataset.py", "kinematics.py", "tags.py", "contacts.py", "clip.py")
 ]
+
+
+RL_EVAL_ONLY = ("evaluate.py", "report.py", "report_plots.py", "metrics.py", "gait.py", "naturalness.py", "video.py")
+REPORT_CODE = [str(REPO / "rl" / f) for f in ("report.py", "report_plots.py", "metrics.py", "gait.py", "naturalness.py", "video.py")]
+EVAL_CODE = MOCAP_CORE + ROBOT_CODE + [str(REPO / "retarget" / "dataset.py")] + package_sources("rl", exclude=("report.py", "report_plots.py"))
+TRAIN_CODE = MOCAP_CORE + ROBOT_CODE + [str(REPO / "retarget" / "dataset.py")] + package_sources("rl", exclude=RL_EVAL_ONLY)
 
 
 def retargeted_clips():
