@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from mocap import quat
-from mocap.bvh import FLOOR_PERCENTILE, LEG_TO_HEIGHT, TYPICAL_LEG_M, round_fps, sole_heights
+from mocap.bvh import LEG_TO_HEIGHT, TYPICAL_LEG_M, round_fps
+from mocap.bvh import floor_height as _floor_height
 from mocap.fileio import sha256_file
 from mocap.types import CANONICAL_JOINTS, CANONICAL_PARENT_INDICES, ClipError, HumanMotion
 
@@ -355,15 +356,13 @@ def leg_length(positions: np.ndarray) -> float:
     return total / 2.0
 
 
-def floor_height(positions: np.ndarray, leg_m: float) -> float:
-    """Height of the floor (metres, Z up) estimated from the feet, as the BVH reader does.
-
-    A low percentile (:data:`mocap.bvh.FLOOR_PERCENTILE`) of the per-frame lowest sole estimate
-    (:func:`mocap.bvh.sole_heights`: ankle and toe joint centres minus their typical height above
-    the sole, scaled by ``leg_m / TYPICAL_LEG_M``).
+def floor_height(positions: np.ndarray, leg_m: float, fps: float) -> tuple[float, str]:
+    """Height of the floor (metres, Z up) estimated from the feet, exactly as the BVH reader does
+    (:func:`mocap.bvh.floor_height`, body scale ``leg_m / TYPICAL_LEG_M``): a low percentile of
+    the sole estimates over the clip on flat ground, the first stance's on non-flat ground.
+    Returns (floor, method).
     """
-    soles = sole_heights(positions, leg_m / TYPICAL_LEG_M)
-    return float(np.percentile(soles, FLOOR_PERCENTILE))
+    return _floor_height(positions, fps, leg_m / TYPICAL_LEG_M)
 
 
 # --- the reader --------------------------------------------------------------------------------
@@ -432,7 +431,7 @@ def read_amass(
     positions = joints[:, _CANONICAL_INDEX]
     rotations = rotations[:, _CANONICAL_INDEX]
     leg_m = leg_length(positions)
-    floor = floor_height(positions, leg_m)
+    floor, floor_method = floor_height(positions, leg_m, fps)
     positions[..., 2] -= floor
 
     meta = {
@@ -444,6 +443,7 @@ def read_amass(
         "num_betas_clip": len(betas),
         "body_model": str(found),
         "floor_shift_m": -floor,
+        "floor_method": floor_method,
         "leg_length_m": leg_m,
         "height_estimate_m": leg_m / LEG_TO_HEIGHT,
         "up_axis": "z",

@@ -77,6 +77,12 @@ ANKLE_ABOVE_SOLE_M = 0.07
 TOE_ABOVE_SOLE_M = 0.025
 #: Percentile of the per-frame lowest sole estimate that defines the floor.
 FLOOR_PERCENTILE = 5.0
+#: Seconds at the start of a clip whose standing feet give the first-stance floor estimate.
+FLOOR_FIRST_STANCE_S = 0.5
+#: A foot point slower than this (m/s horizontally, x body scale) is standing.
+FLOOR_STILL_SPEED_MPS = 0.25
+#: The first stance and the whole clip agree on the floor within this (m): the ground is flat.
+FLOOR_FLAT_TOL_M = 0.05
 #: A floor further than this (metres) from the file's zero height is noted in meta["warnings"].
 FLOOR_SHIFT_WARN_M = 0.3
 #: Standard gravity, m/s^2, for the ballistic frame-rate check.
@@ -675,6 +681,55 @@ def sole_heights(positions: np.ndarray, body_scale: float = 1.0) -> np.ndarray:
     return np.minimum(ankles.min(axis=1), toes.min(axis=1))
 
 
+def _point_soles(positions: np.ndarray, body_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sole height estimates [T, 4] and the canonical joint indices [4] of both ankles and toes."""
+    ix = CANONICAL_JOINTS.index
+    joints = np.array([ix("left_ankle"), ix("left_toe"), ix("right_ankle"), ix("right_toe")])
+    above = np.array([ANKLE_ABOVE_SOLE_M, TOE_ABOVE_SOLE_M] * 2) * body_scale
+    return positions[:, joints, 2] - above, joints
+
+
+def first_stance_floor(positions: np.ndarray, fps: float, body_scale: float = 1.0) -> float | None:
+    """Floor height (metres) under the feet that stand at the start of the clip, or None.
+
+    Over the first :data:`FLOOR_FIRST_STANCE_S` seconds, the sole estimates (as in
+    :func:`sole_heights`) of the ankle and toe points that stand still (horizontal speed below
+    :data:`FLOOR_STILL_SPEED_MPS` x ``body_scale``); their :data:`FLOOR_PERCENTILE` percentile
+    is the floor. None when no point stands still there (the clip starts in the air or on a
+    treadmill). ``positions`` [T, 19, 3] canonical, metres, Z up; ``fps`` frames per second.
+    """
+    T = positions.shape[0]
+    if T < 2:
+        return None
+    soles, joints = _point_soles(positions, body_scale)
+    n = min(T, max(2, round(FLOOR_FIRST_STANCE_S * fps) + 1))
+    xy = positions[:n][:, joints, :2]
+    speed = np.linalg.norm(np.gradient(xy, axis=0), axis=-1) * fps  # [n, 4]
+    still = soles[:n][speed < FLOOR_STILL_SPEED_MPS * body_scale]
+    if still.size < 3:
+        return None
+    return float(np.percentile(still, FLOOR_PERCENTILE))
+
+
+def floor_height(positions: np.ndarray, fps: float, body_scale: float = 1.0) -> tuple[float, str]:
+    """Height of the floor (metres, Z up) estimated from the feet, and how: ``"clip"`` or
+    ``"first_stance"``.
+
+    Flat ground: a low percentile (:data:`FLOOR_PERCENTILE`) of :func:`sole_heights` over the
+    whole clip (robust to noise). That is meaningless where the ground is not flat (stairs: the
+    lowest tread of the clip); so when the feet that stand at the start
+    (:func:`first_stance_floor`) are more than :data:`FLOOR_FLAT_TOL_M` away from it, the floor
+    is the first stance's: the ground the clip starts on is z = 0. A broken root that puts the
+    feet far from the file's zero from the start (CMU 07_12) gives a large floor either way.
+    Shared by the BVH and AMASS readers.
+    """
+    whole = float(np.percentile(sole_heights(positions, body_scale), FLOOR_PERCENTILE))
+    first = first_stance_floor(positions, fps, body_scale)
+    if first is None or abs(first - whole) <= FLOOR_FLAT_TOL_M:
+        return whole, "clip"
+    return first, "first_stance"
+
+
 def detect_leading_padding(local_q: np.ndarray, fps: float) -> tuple[int, str]:
     """Number of leading synthetic frames (T-pose frame 0 + conversion blend-in), and why.
 
@@ -878,10 +933,14 @@ def read_bvh(
     rotations = rotations[start:end]
 
     body_scale = leg_m / TYPICAL_LEG_M
-    floor = float(np.percentile(sole_heights(positions, body_scale), FLOOR_PERCENTILE))
+    floor, floor_method = floor_height(positions, fps_used, body_scale)
     positions[..., 2] -= floor
 
     warn: list[str] = []
+    if floor_method == "first_stance":
+        low = float(np.percentile(sole_heights(positions, body_scale), FLOOR_PERCENTILE))
+        warn.append(f"{name}: the ground is not flat (the feet's low level over the clip is "
+                    f"{low:+.2f} m from where they start); z = 0 is the first stance's ground")
     if abs(floor) > FLOOR_SHIFT_WARN_M:
         warn.append(f"{name}: the feet's floor is {floor:+.2f} m from the file's zero height; "
                     "the root trajectory may be broken")  # fmt: skip
@@ -916,6 +975,7 @@ def read_bvh(
         "trim_reason": trim_reason,
         "dropped_duplicate_last_frame": T - end,
         "floor_shift_m": -floor,
+        "floor_method": floor_method,
         "leg_length_m": leg_m,
         "height_estimate_m": leg_m / LEG_TO_HEIGHT,
         "warnings": warn,

@@ -2,7 +2,8 @@
 
 The metric functions are pure (arrays in, numbers out) except :func:`trajectory_kinematics`,
 which runs MuJoCo kinematics and collision detection once over the clip to produce the arrays
-they need. Units: metres, seconds, radians; the ground is the plane z = 0.
+they need. Units: metres, seconds, radians; the ground is the plane z = 0 on flat clips and the
+stance-height envelope on non-flat ones (see :mod:`retarget.contacts`).
 """
 
 from __future__ import annotations
@@ -109,9 +110,17 @@ def foot_skating(points: np.ndarray, contacts: np.ndarray, fps: float) -> tuple[
     return float(s.mean()), float(np.percentile(s, 95))
 
 
-def penetration(sole_z: np.ndarray) -> float:
-    """Deepest point below the ground (m, >= 0) of sole heights [T, P]."""
-    return float(max(0.0, -float(sole_z.min()))) if sole_z.size else 0.0
+def penetration(sole_z: np.ndarray, ground_z: np.ndarray | float = 0.0) -> float:
+    """Deepest point below the ground (m, >= 0) of sole heights [T, P].
+
+    ``ground_z`` (a number or [T, P]): the ground under each sole point: 0 on a flat clip, the
+    stance-height envelope on non-flat ground (:func:`retarget.contacts.support_envelope`:
+    without a terrain model the stance foot is the ground, so a sole point is compared with the
+    support its foot stands on or swings between).
+    """
+    if not sole_z.size:
+        return 0.0
+    return float(max(0.0, float(np.max(np.asarray(ground_z) - sole_z))))
 
 
 def joint_limit_violations(

@@ -3,10 +3,13 @@
 Steps (:func:`retarget_motion`): resample the human motion to the output rate (only output
 frames are solved); zero-phase Savitzky-Golay smoothing of the joint positions; per-segment
 scaling to the G1 (:mod:`retarget.scaling`); vertical alignment so flat stance feet stand on the
-ground (one offset for the whole clip: the root height stays consistent); contact detection and
-pinning of heel and toe points (:mod:`retarget.contacts`); IK (:mod:`retarget.ik`); lifting the
-root where a solved sole point would go below the ground (smooth upper envelope); quality metrics
-and gates (:mod:`retarget.quality`).
+ground (one offset for the whole clip: the root height stays consistent); the local ground (z = 0
+on flat clips; on non-flat ones such as stairs the stance-height envelope, with z = 0 at the
+lowest support the clip starts on), contact detection against it and rigid-foot pinning of heel,
+toe and foot orientation (:mod:`retarget.contacts`); IK (:mod:`retarget.ik`); lifting the root
+where a solved sole point would go below its foot's ground (smooth upper envelope); quality
+metrics and gates (:mod:`retarget.quality`: penetration and root height are measured against the
+same local ground).
 
 Outputs, both atomic: ``--out-npz`` (:mod:`retarget.clip`) and ``--out-json``: status, reason,
 failed gates, source sha256, metrics, scaling, settings, timing. A clip whose ingestion was
@@ -32,7 +35,14 @@ from mocap.configs import ConfigError, parse_json_arg, to_dict
 from mocap.fileio import write_json
 from mocap.types import ClipError, HumanMotion
 from retarget.clip import RetargetedClip, save_clip, save_rejected
-from retarget.contacts import ContactConfig, clamp_above, detect_contacts, pin_point
+from retarget.contacts import (
+    ContactConfig,
+    clamp_above,
+    detect_contacts,
+    ground_levels,
+    pin_foot,
+    support_envelope,
+)
 from retarget.ik import IKConfig, SequenceIK
 from retarget.mapping import FOOT_POINTS, G1_MAPPING, KeyPoint, check_mapping
 from retarget.quality import (
@@ -121,16 +131,19 @@ def _resample(motion: HumanMotion, fps: float) -> HumanMotion:
     return resample(motion, fps)
 
 
-def _foot_sole_model(robot) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """Sole points (body ids [P], body-frame offsets [P, 3]) and each foot body's sole depth."""
+def _foot_sole_model(robot) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """Sole points (body ids [P], body-frame offsets [P, 3], foot index [P]: 0 left, 1 right)
+    and each foot body's sole depth."""
     model = robot.model
-    bodies, offsets, depth = [], [], {}
-    for body_id, geoms in zip(robot.foot_body_ids, robot.foot_geom_ids, strict=True):
+    bodies, offsets, foot, depth = [], [], [], {}
+    for f, (body_id, geoms) in enumerate(zip(robot.foot_body_ids, robot.foot_geom_ids,
+                                             strict=True)):
         low = geom_lowest_points_local(model, list(geoms))
         bodies += [int(body_id)] * len(low)
+        foot += [f] * len(low)
         offsets.append(low)
         depth[model.body(int(body_id)).name] = float(-low[:, 2].min())
-    return np.array(bodies), np.concatenate(offsets), depth
+    return np.array(bodies), np.concatenate(offsets), np.array(foot), depth
 
 
 def retarget_motion(
@@ -161,7 +174,7 @@ def retarget_motion(
     idx = {kp.human: k for k, kp in enumerate(mapping)}
 
     # Ground: each foot point's height when the foot stands flat on z = 0.
-    sole_bodies, sole_offsets, sole_depth = _foot_sole_model(robot)
+    sole_bodies, sole_offsets, sole_foot, sole_depth = _foot_sole_model(robot)
     foot_pts = [p for side in ("left", "right") for p in FOOT_POINTS[side]]  # heel, toe, heel, toe
     flat_h = np.array([mapping[idx[p]].offset_b[2] + sole_depth[mapping[idx[p]].body]
                        for p in foot_pts])
@@ -176,13 +189,29 @@ def retarget_motion(
     targets[..., 2] += dz
 
     pts = np.stack([targets[:, idx[p]] for p in foot_pts], axis=1)  # [T, 4, 3]
-    contacts = detect_contacts(pts, flat_h, fps, cfg.contacts)
-    for j, p in enumerate(foot_pts):
-        k = idx[p]
+    # Local ground: z = 0 on flat clips, else the stance-height envelope (contacts module doc);
+    # on non-flat ground z = 0 is moved to the lowest support the clip starts on.
+    ground, flat = ground_levels(pts, flat_h, fps, cfg.contacts)
+    if not flat:
+        start = float(ground[0].min())
+        targets[..., 2] -= start
+        pts[..., 2] -= start
+        ground -= start
+        dz -= start
+    contacts = detect_contacts(pts, flat_h, fps, cfg.contacts, ground=ground)
+    support = np.stack([support_envelope(ground[:, 2 * f : 2 * f + 2],
+                                         contacts[:, 2 * f : 2 * f + 2]) for f in range(2)],
+                       axis=1)  # [T, 2] ground under each foot (m)
+    for i, side in enumerate(("left", "right")):
+        ka, kt = idx[f"{side}_ankle"], idx[f"{side}_toe"]
+        j = foot_pts.index(f"{side}_ankle")
         if cfg.pin_contacts:
-            targets[:, k] = pin_point(targets[:, k], contacts[:, j], flat_h[j],
-                                      cfg.contacts.blend_frames)
-        targets[:, k] = clamp_above(targets[:, k], flat_h[j])
+            targets[:, ka], targets[:, kt], target_quat[:, ka] = pin_foot(
+                targets[:, ka], target_quat[:, ka], contacts[:, j], contacts[:, j + 1],
+                scaling.toe_offsets_foot[i], support[:, i] + flat_h[j],
+                support[:, i] + flat_h[j + 1], cfg.contacts.blend_frames)
+        targets[:, ka] = clamp_above(targets[:, ka], support[:, i] + flat_h[j])
+        targets[:, kt] = clamp_above(targets[:, kt], support[:, i] + flat_h[j + 1])
     t_prep = time.perf_counter()
 
     ik = SequenceIK(robot, mapping, cfg.ik)
@@ -200,8 +229,10 @@ def retarget_motion(
         np.array([kp.offset_b for kp in mapping], dtype=np.float64),
         sole_bodies, sole_offsets, cfg.self_collision_depth_m,
     )  # fmt: skip
-    # Lift the root where a sole point would be below the ground (smoothly, never less).
-    need = np.maximum(0.0, cfg.ground_clearance_m - kin.sole_points[..., 2].min(axis=1))
+    # Lift the root where a sole point would be below its foot's ground (smoothly, never less).
+    sole_ground = support[:, sole_foot]  # [T, P] ground under each sole point
+    need = np.maximum(0.0, (cfg.ground_clearance_m + sole_ground
+                            - kin.sole_points[..., 2]).max(axis=1))
     lift = upper_envelope(need, odd_window(cfg.lift_window_s, fps, T)) if need.any() else need
     adr = robot.root_qpos_adr
     qpos[:, adr + 2] += lift
@@ -231,7 +262,7 @@ def retarget_motion(
                                        zip(mapping, per_kp, pos_mask, strict=True) if m},
         "foot_skating_mps": skate_mean,
         "foot_skating_p95_mps": skate_p95,
-        "penetration_max_m": penetration(kin.sole_points[..., 2]),
+        "penetration_max_m": penetration(kin.sole_points[..., 2], sole_ground),
         "root_lift_max_m": float(lift.max()),
         "joint_limit_violations": jl_count,
         "joint_limit_max_excess_rad": jl_max,
@@ -247,8 +278,10 @@ def retarget_motion(
         "airborne_fraction": airborne_fraction(contacts),
         "root_speed_mean_mps": speed_mean,
         "root_speed_max_mps": speed_max,
-        "root_height_median_m": float(np.median(root_pos[:, 2])),
+        "root_height_median_m": float(np.median(root_pos[:, 2] - support.min(axis=1))),
         "ground_offset_m": dz,
+        "ground_flat": bool(flat),
+        "support_height_range_m": float(support.max() - support.min()),
     }
     t_end = time.perf_counter()
     clip = RetargetedClip(fps=fps, root_pos=root_pos, root_quat=root_quat, dof_pos=dof_pos,

@@ -308,3 +308,14 @@ def test_model_type_override(body_models: Path, tmp_path: Path) -> None:
         read_amass(path, body_models, model_type="smplh")
     with pytest.raises(ValueError, match="model_type must be one of"):
         read_amass(path, body_models, model_type="mano")
+
+
+def test_floor_estimate_is_shared_with_the_bvh_reader() -> None:
+    from mocap import amass, bvh
+
+    rng = np.random.default_rng(0)
+    pos = rng.normal(0.0, 0.05, (90, len(CANONICAL_JOINTS), 3)) + [0.0, 0.0, 0.3]
+    pos[45:, :, 2] -= 0.5  # a step down halfway: the first stance decides
+    leg = 0.78
+    got = amass.floor_height(pos, leg, 60.0)
+    assert got == bvh.floor_height(pos, 60.0, leg / bvh.TYPICAL_LEG_M)

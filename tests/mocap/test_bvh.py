@@ -428,3 +428,45 @@ def test_read_bvh_output_contract(tmp_path: Path) -> None:
     clip.save(tmp_path / "out.npz")
     back = type(clip).load(tmp_path / "out.npz")
     assert back.meta == clip.meta
+
+
+@pytest.mark.parametrize("gait", ["stairs_up", "stairs_down"])
+def test_floor_on_stairs_is_the_first_stance(tmp_path: Path, gait: str) -> None:
+    """On stairs the whole-clip floor estimate is meaningless (stairs_down's lowest tread lies
+    ~2 m below the start): the floor is where the feet stand at the start, and the ingest floor
+    gate accepts the clip."""
+    from mocap.bvh import FLOOR_PERCENTILE, floor_height, sole_heights
+    from mocap.demo import write_demo_clip
+    from mocap.ingest import IngestConfig, check_motion
+
+    write_demo_clip(gait, tmp_path / f"{gait}.bvh", fps=60.0)
+    clip = read_bvh(tmp_path / f"{gait}.bvh")
+    assert clip.meta["floor_method"] == "first_stance"
+    assert abs(clip.meta["floor_shift_m"]) < 0.2  # within one riser of the file's zero
+    scale = clip.meta["leg_length_m"] / 0.86
+    soles = sole_heights(clip.positions, scale)
+    assert -0.02 < np.percentile(soles[: int(0.5 * clip.fps)], FLOOR_PERCENTILE) < 0.02
+    total = soles[-int(0.5 * clip.fps):].mean() - soles[: int(0.5 * clip.fps)].mean()
+    assert total * (1 if gait == "stairs_up" else -1) > 1.0  # climbs / descends >1 m
+    assert floor_height(clip.positions, clip.fps, scale) == (pytest.approx(0.0, abs=1e-9),
+                                                             "first_stance")
+    check_motion(clip, IngestConfig(), gait)  # the floor gate passes
+
+
+def test_floor_on_flat_ground_is_the_whole_clip_estimate() -> None:
+    from mocap.bvh import FLOOR_PERCENTILE, floor_height, sole_heights
+
+    fps, T = 60.0, 120
+    pos = np.zeros((T, len(CANONICAL_JOINTS), 3))
+    ix = CANONICAL_JOINTS.index
+    pos[:, ix("pelvis")] = [0.0, 0.0, 0.9]
+    for side, y, phase in (("left", 0.1, 0.0), ("right", -0.1, np.pi)):
+        lift = np.maximum(0.0, np.sin(2 * np.pi * np.arange(T) / 60 + phase)) * 0.1
+        pos[:, ix(f"{side}_ankle")] = np.column_stack([np.zeros(T), np.full(T, y), 0.07 + lift])
+        pos[:, ix(f"{side}_toe")] = np.column_stack([np.full(T, 0.12), np.full(T, y),
+                                                     0.025 + lift])
+    pos[..., 2] += 0.86  # a broken root: the whole clip floats, from the first frame
+    floor, method = floor_height(pos, fps)
+    assert method == "clip"
+    assert floor == pytest.approx(np.percentile(sole_heights(pos), FLOOR_PERCENTILE))
+    assert floor == pytest.approx(0.86, abs=1e-6)

@@ -14,7 +14,7 @@ import pytest
 from mocap.ingest import main as ingest_main
 from retarget.solve import main as retarget_main
 
-WALKS = ["07_01", "02_01", "08_04", "07_04", "08_01", "07_11", "12_02"]
+WALKS = ["07_01", "02_01", "08_04", "07_04", "08_01", "07_11", "12_02", "08_07"]
 
 
 def _retarget(cmu_dir, tmp_path, stem: str, mjcf: str | None = None) -> dict:

@@ -49,6 +49,11 @@ def test_foot_skating_counts_only_in_contact_steps():
 def test_penetration_limits_airborne_root():
     assert penetration(np.array([[0.01, -0.004], [0.0, 0.02]])) == pytest.approx(0.004)
     assert penetration(np.array([[0.01]])) == 0.0
+    # non-flat ground: against the stance-height envelope under each sole point
+    sole = np.array([[0.31, 0.0], [0.295, 0.02]])
+    ground = np.array([[0.3, 0.0], [0.3, 0.0]])
+    assert penetration(sole, ground) == pytest.approx(0.005)
+    assert penetration(sole) == 0.0
     limits = np.array([[-1.0, 1.0], [0.0, 2.0]])
     dof = np.array([[0.0, 0.5], [1.2, -0.1], [0.5, 2.0005]])
     count, excess = joint_limit_violations(dof, limits)

@@ -96,3 +96,34 @@ def test_gate_rejects_teleporting_root():
     bad = HumanMotion(fps=50, joint_names=("pelvis",), parents=[-1], positions=np.zeros((10, 1, 3)))
     with pytest.raises(ClipError, match="lacks joints"):
         retarget_motion(bad, load_robot(None), RetargetConfig())
+
+
+@pytest.mark.parametrize("gait", ["stairs_up", "stairs_down"])
+def test_demo_stairs_accepted_with_known_speed(tmp_path, gait):
+    """Non-flat ground: the synthetic stairs (rise 0.15 m, tread 0.30 m) ingest (floor from the
+    first stance) and retarget (contacts against the stance-height envelope) with the known
+    speed, never airborne and no penetration of the treads they stand on."""
+    from mocap.demo import write_demo_clip
+    from mocap.ingest import main as ingest_main
+
+    truth = write_demo_clip(gait, tmp_path / f"{gait}.bvh", fps=60.0)
+    mocap = tmp_path / "mocap"
+    assert ingest_main(["--input", str(tmp_path / f"{gait}.bvh"), "--clip", f"demo/{gait}",
+                        "--out-npz", str(mocap / "c.npz"), "--out-json", str(mocap / "c.json")]) == 0
+    summary = json.loads((mocap / "c.json").read_text())
+    assert summary["status"] == "accepted", summary.get("reason")
+    out = tmp_path / "out"
+    assert main(["--input", str(mocap / "c.npz"), "--summary", str(mocap / "c.json"),
+                 "--out-npz", str(out / "c.npz"), "--out-json", str(out / "c.json")]) == 0
+    report = json.loads((out / "c.json").read_text())
+    m = report["metrics"]
+    assert report["status"] == "accepted", report["reason"]
+    assert not m["ground_flat"] and m["support_height_range_m"] > 1.0
+    assert abs(m["root_speed_error_rel"]) < 0.05
+    assert m["known_speed_mps"] == pytest.approx(truth["speed_mps"])
+    assert m["airborne_fraction"] < 0.05 and m["penetration_max_m"] <= 0.01
+    assert m["keypoint_error_mean_m"] < 0.03 and m["foot_skating_mps"] < 0.02
+    assert m["joint_limit_violations"] == 0
+    clip = load_clip(out / "c.npz")
+    climb = clip.root_pos[-1, 2] - clip.root_pos[0, 2]
+    assert climb * (1 if gait == "stairs_up" else -1) > 1.0  # the root climbs / descends
