@@ -75,6 +75,8 @@ from rl import naturalness as NAT
 from rl.env_config import EnvConfig, deterministic_config
 from rl.metrics import (
     METRICS_SCHEMA_VERSION,
+    MOTION_FIELDS,
+    ROLLOUT_FIELDS,
     EvalMetrics,
     MetricsError,
     Motion,
@@ -90,19 +92,9 @@ from rl.metrics import (
 )
 from rl.terrain import TERRAIN_TYPES, Terrain
 
-#: Per-frame fields of a rollout episode with their trailing shapes (J dofs, K key bodies).
-FRAME_FIELDS = (
-    "root_pos",
-    "root_quat",
-    "root_lin_vel",
-    "root_ang_vel",
-    "dof_pos",
-    "dof_vel",
-    "key_body_pos",
-    "foot_contacts",
-    "commands",
-    "actions",
-    "torques",
+#: Per-frame fields of a rollout episode: the dataset's frame layout plus the rollout's own.
+FRAME_FIELDS: tuple[str, ...] = (
+    *MOTION_FIELDS, *(f for f in ROLLOUT_FIELDS if f != "terminated")
 )
 
 

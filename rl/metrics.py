@@ -46,21 +46,14 @@ import h5py
 import numpy as np
 
 from mocap import quat
+from retarget.dataset import FIELDS as DATASET_FIELDS
 
 #: Version of the ``metrics.json`` layout below.
 METRICS_SCHEMA_VERSION = 1
 
-#: Frame fields every motion (clip or rollout) has.
-MOTION_FIELDS = (
-    "root_pos",
-    "root_quat",
-    "root_lin_vel",
-    "root_ang_vel",
-    "dof_pos",
-    "dof_vel",
-    "key_body_pos",
-    "foot_contacts",
-)
+#: Frame fields every motion (clip or rollout) has: the dataset's world-frame per-frame fields
+#: (retarget.dataset owns the frame layout; rollouts reuse it).
+MOTION_FIELDS: tuple[str, ...] = tuple(f for f in DATASET_FIELDS if not f.endswith("_b"))
 #: Extra per-step fields of policy rollouts (optional for the reader).
 ROLLOUT_FIELDS = ("commands", "actions", "torques", "terminated")
 
