@@ -130,6 +130,20 @@ def gradient_penalty(disc: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return grad.square().sum(-1).mean()
 
 
+def logits_and_gradient_penalty(
+    disc: nn.Module, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(disc(x) [B], gradient_penalty(disc, x))`` from one forward pass (both differentiable).
+
+    The same values as calling ``disc(x)`` and ``gradient_penalty`` separately, without the second
+    forward pass through the discriminator.
+    """
+    x = x.detach().requires_grad_(True)
+    out = disc(x)
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return out, grad.square().sum(-1).mean()
+
+
 def discriminator_accuracy(
     logits_ref: torch.Tensor, logits_policy: torch.Tensor
 ) -> tuple[float, float]:
@@ -210,7 +224,7 @@ class AMP:
         self.disc = Discriminator(dim, cfg.hidden, generator).to(self.device)
         self.normalizer = RunningMeanStd(dim, clip=cfg.obs_clip).to(self.device)
         self.optimizer = torch.optim.Adam(
-            self.disc.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+            self.disc.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True
         )
         self.replay = AmpReplayBuffer(cfg.replay_size, dim, self.device)
         self.saturated_iters = 0
@@ -256,9 +270,9 @@ class AMP:
         for _ in range(c.updates_per_iter):
             ref = self.normalize(sample_reference(c.batch_size, self.generator).to(self.device))
             pol = self.normalize(self.replay.sample(c.batch_size, self.generator))
-            logits_ref, logits_pol = self.disc(ref), self.disc(pol)
+            logits_ref, gp = logits_and_gradient_penalty(self.disc, ref)
+            logits_pol = self.disc(pol)
             loss = discriminator_loss(logits_ref, logits_pol, c.loss)
-            gp = gradient_penalty(self.disc, ref)
             total = (
                 loss
                 + 0.5 * c.grad_penalty * gp

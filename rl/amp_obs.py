@@ -94,7 +94,10 @@ class AmpHistory:
 
     def push(self, frame: torch.Tensor) -> None:
         """Append the newest frame [N, D], dropping the oldest."""
-        if self.buf.shape[1] > 1:
+        H = self.buf.shape[1]
+        if H == 2:  # no overlap: copy in place
+            self.buf[:, 0] = self.buf[:, 1]
+        elif H > 2:
             self.buf[:, :-1] = self.buf[:, 1:].clone()
         self.buf[:, -1] = frame
 

@@ -148,12 +148,22 @@ class VelocityCommands:
         if base_yaw is not None:
             self._apply_heading(env_ids, base_yaw.to(self.device))
 
-    def _apply_heading(self, env_ids: torch.Tensor, yaw: torch.Tensor) -> None:
-        err = wrap_to_pi(self.heading_target[env_ids] - yaw)
+    def _apply_heading(self, env_ids: torch.Tensor | None, yaw: torch.Tensor) -> None:
+        """Heading-mode yaw rates of ``env_ids`` (None: every env, without index gathers)."""
+        if env_ids is None:
+            target, heading, standing = self.heading_target, self.is_heading, self.is_standing
+            wz_now = self.commands[:, 2]
+        else:
+            target, heading = self.heading_target[env_ids], self.is_heading[env_ids]
+            standing, wz_now = self.is_standing[env_ids], self.commands[env_ids, 2]
+        err = wrap_to_pi(target - yaw)
         lo, hi = self.cfg.ang_vel_z
         wz = (self.cfg.heading_stiffness * err).clamp(lo, hi)
-        use = self.is_heading[env_ids] & ~self.is_standing[env_ids]
-        self.commands[env_ids, 2] = torch.where(use, wz, self.commands[env_ids, 2])
+        new = torch.where(heading & ~standing, wz, wz_now)
+        if env_ids is None:
+            self.commands[:, 2] = new
+        else:
+            self.commands[env_ids, 2] = new
 
     def update(self, dt: float, base_yaw: torch.Tensor) -> None:
         """Advance timers by ``dt`` (s), resample the expired envs, update heading yaw rates.
@@ -164,8 +174,7 @@ class VelocityCommands:
         expired = torch.nonzero(self.time_left <= 0).flatten()
         if expired.numel():
             self.resample(expired)
-        all_ids = torch.arange(self.num_envs, device=self.device)
-        self._apply_heading(all_ids, base_yaw.to(self.device))
+        self._apply_heading(None, base_yaw.to(self.device))
 
     def update_curriculum(self, tracking_score: float) -> bool:
         """Widen ``lin_vel_x_range`` by ``curriculum_step`` per end (within the limit) when

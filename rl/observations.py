@@ -98,9 +98,24 @@ def projected_gravity(root_quat_w: torch.Tensor) -> torch.Tensor:
     return quat_rotate_inverse(root_quat_w, g.expand(root_quat_w.shape[:-1] + (3,)))
 
 
-_HEADING_IDX = (0, 1, 2, 1, 0, 2, 2, 2, 2)  # M = [[c, -s, 0], [s, c, 0], [0, 0, 1]] from (c, s, 0)
-_HEADING_SIGN = (1.0, -1.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0)
+# M = [[c, -s, 0], [s, c, 0], [0, 0, 1]] (row-major) = (c, s) @ _HEADING_BASIS + _HEADING_CONST;
+# every product is by 0 or +-1, so the entries are exactly c, -s, s, c, 0 and 1.
+_HEADING_BASIS = (
+    (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0),
+    (0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+)
 _HEADING_CONST = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+_heading_tables: dict[tuple[torch.dtype, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _heading_table(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    key = (dtype, device)
+    if key not in _heading_tables:
+        _heading_tables[key] = (
+            torch.tensor(_HEADING_BASIS, dtype=dtype, device=device),
+            torch.tensor(_HEADING_CONST, dtype=dtype, device=device),
+        )
+    return _heading_tables[key]
 
 
 def heading_matrix(root_rot_w: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
@@ -112,11 +127,9 @@ def heading_matrix(root_rot_w: torch.Tensor, eps: float = 1e-9) -> torch.Tensor:
     """
     cs = root_rot_w[..., :2, 0]  # (cos, sin) * horizontal length of the body x axis
     cs = cs / torch.linalg.vector_norm(cs, dim=-1, keepdim=True).clamp(min=eps)
-    padded = torch.nn.functional.pad(cs, (0, 1))  # (c, s, 0)
-    idx = torch.tensor(_HEADING_IDX, device=cs.device)
-    sign = torch.tensor(_HEADING_SIGN, dtype=cs.dtype, device=cs.device)
-    const = torch.tensor(_HEADING_CONST, dtype=cs.dtype, device=cs.device)
-    return (padded[..., idx] * sign + const).unflatten(-1, (3, 3))
+    basis, const = _heading_table(cs.dtype, cs.device)
+    flat = torch.addmm(const, cs.reshape(-1, 2), basis)  # [n, 9]
+    return flat.view(*cs.shape[:-1], 3, 3)
 
 
 def heading_frame_vel(root_quat_w: torch.Tensor, vel_w: torch.Tensor) -> torch.Tensor:

@@ -193,7 +193,8 @@ class PPO:
         self.model = model
         self.cfg = cfg
         self.generator = generator  # minibatch shuffling (CPU generator)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        # foreach: the same update as the per-parameter loop (bitwise), in a few fused calls.
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, foreach=True)
         self.lr = cfg.lr
         self.beta = cfg.kl_beta
         self.kl_rule = KLAdaptiveLR(cfg.lr, cfg.desired_kl, cfg.min_lr, cfg.max_lr)
@@ -279,7 +280,7 @@ class PPO:
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 max_norm = c.max_grad_norm if c.max_grad_norm is not None else float("inf")
-                grad_norm = nn.utils.clip_grad_norm_(params, max_norm)
+                grad_norm = nn.utils.clip_grad_norm_(params, max_norm, foreach=True)
                 self.optimizer.step()
 
                 num_updates += 1

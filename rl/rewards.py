@@ -92,8 +92,8 @@ def update_air_time(
     """
     elapsed = air_time + dt
     first_contact = contact & (air_time > 0.0)
-    touchdown = torch.where(first_contact, elapsed, torch.zeros_like(elapsed))
-    return torch.where(contact, torch.zeros_like(elapsed), elapsed), touchdown, first_contact
+    touchdown = torch.where(first_contact, elapsed, 0.0)
+    return torch.where(contact, 0.0, elapsed), touchdown, first_contact
 
 
 def feet_air_time(
@@ -227,10 +227,26 @@ def compute_rewards(
         "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),
         "termination_penalty": lambda: termination_penalty(x.terminated),
     }
-    weights = cfg.weights()
-    if not weights:
+    names, w = _weight_column(cfg, scale, x.ang_vel_z_w.device)
+    if not names:
         return torch.zeros_like(x.ang_vel_z_w), {}
-    values = torch.stack([raw[name]() for name in weights])  # [T, N] unweighted
-    w = torch.tensor([w * scale for w in weights.values()], device=values.device)
-    weighted = values * w[:, None]
-    return weighted.sum(dim=0), dict(zip(weights, weighted.unbind(0)))
+    values = torch.stack([raw[name]() for name in names])  # [T, N] unweighted
+    weighted = values * w
+    return weighted.sum(dim=0), dict(zip(names, weighted.unbind(0)))
+
+
+_weight_columns: dict[
+    tuple[RewardConfig, float, torch.device], tuple[tuple[str, ...], torch.Tensor]
+] = {}
+
+
+def _weight_column(
+    cfg: RewardConfig, scale: float, device: torch.device
+) -> tuple[tuple[str, ...], torch.Tensor]:
+    """Names of the non-zero terms and their scaled weights as a column [T, 1] (cached)."""
+    key = (cfg, scale, device)
+    if key not in _weight_columns:
+        weights = cfg.weights()
+        w = torch.tensor([v * scale for v in weights.values()], device=device)
+        _weight_columns[key] = (tuple(weights), w[:, None])
+    return _weight_columns[key]

@@ -199,6 +199,7 @@ class OnPolicyRunner:
         term_sums: dict[str, torch.Tensor] = defaultdict(
             lambda: torch.zeros((), device=self.device)
         )
+        term_names: dict[str, tuple[str, ...]] = {}  # stacked reward-term sums -> their names
         with torch.inference_mode():
             for t in range(storage.num_steps):
                 obs_n, cobs_n = model.normalize(self._obs, self._critic_obs)
@@ -214,8 +215,15 @@ class OnPolicyRunner:
                     if res.amp_obs is None:
                         raise RuntimeError("AMP is enabled but env.step returned amp_obs=None")
                     self.amp_obs_buf[t] = res.amp_obs
-                for k, v in res.reward_terms.items():
-                    term_sums[f"term/{k}"] += v.mean()
+                if res.reward_terms:  # one stacked mean instead of a mean and a sum per term
+                    names = tuple(res.reward_terms)
+                    means = torch.stack(list(res.reward_terms.values())).mean(dim=1)
+                    key = f"terms:{','.join(names)}"
+                    if key in term_sums:
+                        term_sums[key] += means
+                    else:
+                        term_sums[key] = means.clone()
+                        term_names[key] = names
 
                 # Timeouts: bootstrap with V(state reached before the reset).
                 timeout_values = torch.zeros_like(reward)
@@ -256,7 +264,14 @@ class OnPolicyRunner:
             term_sums["total"] = storage.rewards.mean() * storage.num_steps
         storage.compute_returns(last_values.clone(), self.cfg.ppo.gamma, self.cfg.ppo.lam)
         T = storage.num_steps
-        stats = {f"reward/{k}": float(v) / T for k, v in term_sums.items()}
+        sums: dict[str, Any] = {}
+        for k, v in term_sums.items():
+            if k in term_names:
+                for name, x in zip(term_names[k], v.tolist()):
+                    sums[f"term/{name}"] = sums.get(f"term/{name}", 0.0) + x
+            else:
+                sums[k] = v
+        stats = {f"reward/{k}": float(v) / T for k, v in sums.items()}
         for k, q in self.episode_history.items():
             if q:
                 stats[f"episode/{k}"] = sum(q) / len(q)

@@ -165,7 +165,8 @@ class RolloutStorage:
         flat = {k: v.reshape(total, *v.shape[2:]) for k, v in self._fields(advantages).items()}
         for i in range(num_minibatches):
             idx = perm[i * size : (i + 1) * size]
-            yield Batch(**{k: v[idx] for k, v in flat.items()})
+            # index_select: same rows as ``v[idx]``, several times faster for row gathers on CPU.
+            yield Batch(**{k: v.index_select(0, idx) for k, v in flat.items()})
 
     def sequence_minibatches(
         self,

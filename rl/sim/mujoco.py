@@ -194,6 +194,7 @@ class MujocoSim:
         self._out_state = np.zeros((N, D, self.nstate))
         self._out_sens = np.zeros((N, D, self.model.nsensordata))
         self._sens = np.zeros((N, self.model.nsensordata))
+        self._flag_peak = np.zeros((N, len(self._flag_cols)))  # max over substeps, see ``step``
         self._obs_state = np.zeros((N, self.nstate))  # the observed state, see ``step``
         self.rollout_seconds = 0.0  # wall time spent inside mujoco.rollout (for benchmarks)
         self._flags = np.zeros((N, len(self._flag_cols)), dtype=bool)
@@ -321,6 +322,14 @@ class MujocoSim:
         und = [m.sensor(f"undesired_contact_{n}").adr[0] for n in self.undesired_body_names]
         ter = [m.sensor(f"termination_contact_{n}").adr[0] for n in self.termination_body_names]
         self._flag_cols = np.array(fc + und + ter, dtype=np.int64)
+        # Contiguous runs of the flag columns: (first sensordata column, end, first flag index).
+        self._flag_runs: list[tuple[int, int, int]] = []
+        for i, c in enumerate(self._flag_cols.tolist()):
+            if self._flag_runs and self._flag_runs[-1][1] == c:
+                lo, _, dst = self._flag_runs[-1]
+                self._flag_runs[-1] = (lo, c + 1, dst)
+            else:
+                self._flag_runs.append((c, c + 1, i))
         self._n_feet, self._n_und = len(fc), len(und)
 
     def _make_group_model(self, g: int) -> mujoco.MjModel:
@@ -471,8 +480,16 @@ class MujocoSim:
             np.copyto(self._obs_state, self._state)
         np.copyto(self._state, self._out_state[:, -1])
         np.copyto(self._sens, self._out_sens[:, -1])
-        # Contact flags: in contact during any substep of this policy step.
-        np.greater(self._out_sens[:, :, self._flag_cols].max(axis=1), 0.0, out=self._flags)
+        # Contact flags: in contact during any substep of this policy step. The maximum over the
+        # substeps is taken run by run over the flag columns' contiguous runs (a few small NumPy
+        # calls; a fancy-indexed 3-D ``max(axis=1)`` costs several times more).
+        out, peak = self._out_sens, self._flag_peak
+        for lo, hi, dst in self._flag_runs:
+            p = peak[:, dst : dst + hi - lo]
+            np.copyto(p, out[:, 0, lo:hi])
+            for k in range(1, self.decimation):
+                np.maximum(p, out[:, k, lo:hi], out=p)
+        np.greater(peak, 0.0, out=self._flags)
         self._publish()
 
     def physics_only_step(self) -> None:

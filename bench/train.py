@@ -1,0 +1,168 @@
+"""Benchmark of the whole training loop (acting, stepping, AMP, PPO) against raw MuJoCo stepping.
+
+The G1 environment on a flat floor (``rl.train.TrainConfig`` defaults otherwise: randomisation on,
+auto-resets) with a synthetic reference motion (a walking clip built in memory: the root walks
+forward at 1 m/s, the legs swing; ``rl.amp_obs.InMemoryMotionSource``), so reference state
+initialisation and the AMP discriminator (default ``rl.amp.AMPConfig``) are exercised. Training
+iterations of ``rl.runner.OnPolicyRunner`` (``learn(1)``: rollout, style rewards, PPO update,
+discriminator update, metrics row) alternate with blocks of raw physics (the env's own
+``MujocoSim.physics_only_step``: the same ``mujoco.rollout`` call, models and threads, no torch
+work; its end state is discarded), so load from other processes hits both alike.
+
+    train_env_steps_per_s     env steps x envs per second of training (T x N per iteration)
+    raw_physics_steps_per_s   physics steps x envs per second of the raw stepping
+    ratio                     train_env_steps_per_s / (raw_physics_steps_per_s / decimation);
+                              1 = training costs nothing beyond the physics (target >= 0.8)
+    ratio_median_pair         median over the interleaved (iteration, raw block) pairs of the same
+                              ratio: robust to bursts of load from other processes
+    collect_fraction          share of the training wall time spent collecting the rollout
+    physics_fraction          share of the training wall time spent inside ``mujoco.rollout``
+
+The last stdout line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+# ``python bench/train.py`` puts bench/ first on sys.path, where sibling benchmarks (e.g.
+# bench/retarget.py) would shadow the packages of the same name.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+import numpy as np
+import torch
+
+from retarget.robot import RobotModel, forward_kinematics, load_robot
+from rl.amp import AMPConfig
+from rl.amp_obs import InMemoryMotionSource, finite_difference_velocities
+from rl.env import G1Env
+from rl.env_config import parse_env_config
+from rl.runner import OnPolicyRunner, RunnerConfig
+from rl.train import TrainConfig
+
+
+def synthetic_walk(
+    robot: RobotModel, frames: int = 200, fps: float = 50.0, speed: float = 1.0
+) -> InMemoryMotionSource:
+    """A walking-like reference motion [frames at ``fps``]: the root moves forward at ``speed``
+    (m/s) and bobs 2 cm, legs and arms swing sinusoidally (0.25 rad) around the default pose."""
+    t = np.arange(frames) / fps
+    root_pos = np.stack(
+        [speed * t, 0.0 * t, robot.default_root_height + 0.02 * np.sin(2 * np.pi * 1.8 * t)], -1
+    )
+    root_quat = np.tile([1.0, 0.0, 0.0, 0.0], (frames, 1))
+    phase = np.where(np.arange(robot.num_dofs) < 6, 0.0, np.pi)[None]
+    dof_pos = robot.default_dof_pos + 0.25 * np.sin(2 * np.pi * 0.9 * t[:, None] + phase)
+    key, _ = forward_kinematics(robot, root_pos, root_quat, dof_pos)
+
+    def f(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(x, dtype=torch.float32)
+
+    lin, ang, dof_vel = finite_difference_velocities(f(root_pos), f(root_quat), f(dof_pos), fps)
+    return InMemoryMotionSource(
+        fps=fps,
+        root_pos=f(root_pos),
+        root_quat=f(root_quat),
+        root_lin_vel=lin,
+        root_ang_vel=ang,
+        dof_pos=f(dof_pos),
+        dof_vel=dof_vel,
+        key_body_pos=f(key),
+    )
+
+
+def bench_config(num_envs: int, steps: int, threads: int, seed: int) -> TrainConfig:
+    """TrainConfig defaults with a flat floor, AMP on, no TensorBoard/progress/checkpoints."""
+    env = parse_env_config({"terrain": {"kind": "plane"}, "sim": {"num_threads": threads}})
+    runner = replace(
+        RunnerConfig(),
+        num_steps_per_env=steps,
+        max_iterations=1_000_000,
+        save_interval=1_000_000,
+        amp=AMPConfig(),
+        tensorboard=False,
+        progress=False,
+    )
+    return TrainConfig(seed=seed, num_envs=num_envs, env=env, runner=runner)
+
+
+def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> dict:
+    """Interleaved timing of training iterations and raw physics blocks of the same length."""
+    cfg = bench_config(num_envs, steps, threads, seed)
+    robot = load_robot(cfg.env.robot_mjcf)
+    # As rl.train.build_env, with the in-memory reference instead of an HDF5 dataset.
+    env = G1Env(cfg.env, cfg.num_envs, seed=cfg.seed, motion_dataset=synthetic_walk(robot))
+    sim = env.sim
+    with tempfile.TemporaryDirectory(prefix="bench_train_") as log_dir:
+        runner = OnPolicyRunner(env, cfg.runner, "cpu", log_dir, cfg.seed)
+
+        def raw_block() -> None:
+            saved = sim._state.copy()
+            for _ in range(steps):
+                sim.physics_only_step()
+            np.copyto(sim._state, saved)
+
+        runner.learn(1)  # warm-up: first allocations, normaliser start-up
+        raw_block()
+        t_train = t_raw = physics = collect = 0.0
+        pair_ratios = []
+        for _ in range(pairs):
+            r0 = sim.rollout_seconds
+            t0 = time.perf_counter()
+            stats = runner.learn(1)
+            t1 = time.perf_counter()
+            physics += sim.rollout_seconds - r0
+            collect += stats["time/collect_s"]
+            raw_block()
+            t2 = time.perf_counter()
+            t_train += t1 - t0
+            t_raw += t2 - t1
+            pair_ratios.append((t2 - t1) / (t1 - t0))
+        runner.close()
+    env.close()
+    env_steps = pairs * steps * num_envs
+    train_sps = env_steps / t_train
+    raw_sps = env_steps * sim.decimation / t_raw
+    return {
+        "train_env_steps_per_s": round(train_sps, 1),
+        "raw_physics_steps_per_s": round(raw_sps, 1),
+        "ratio": round(train_sps / (raw_sps / sim.decimation), 4),
+        "ratio_median_pair": round(statistics.median(pair_ratios), 4),
+        "collect_fraction": round(collect / t_train, 4),
+        "physics_fraction": round(physics / t_train, 4),
+        "num_envs": num_envs,
+        "steps_per_iteration": steps,
+        "iterations": pairs,
+        "threads": sim.num_threads,
+        "decimation": sim.decimation,
+        "seconds": round(t_train + t_raw, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", type=int, default=256)
+    parser.add_argument("--iterations", type=int, default=6, help="timed training iterations")
+    parser.add_argument("--steps", type=int, default=24, help="rollout steps per env")
+    parser.add_argument("--threads", type=int, default=0, help="0 = all available CPUs")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    r = measure(args.envs, args.iterations, args.steps, args.threads, args.seed)
+    r["target_ratio"] = 0.8
+    assert math.isfinite(r["ratio"])
+    print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
