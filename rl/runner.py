@@ -62,6 +62,21 @@ class RunnerConfig:
     progress: bool = True  # print a progress line per iteration on stderr
 
 
+#: RunnerConfig fields that may change between a checkpoint and its resumption: the budget and
+#: logging, not the learning (extending ``max_iterations`` continues a finished run).
+RESUMABLE_FIELDS = ("max_iterations", "save_interval", "keep_checkpoints", "tensorboard", "progress")
+
+
+def _resume_key(config_json: str) -> dict[str, Any]:
+    """A checkpoint's runner config without the fields a resumption may change."""
+    import json
+
+    data = json.loads(config_json)
+    for name in RESUMABLE_FIELDS:
+        data.pop(name, None)
+    return data
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be used (wrong config, corrupt file)."""
 
@@ -417,7 +432,7 @@ class OnPolicyRunner:
             state = torch.load(path, map_location=self.device, weights_only=False)
         except Exception as e:
             raise CheckpointError(f"{path}: cannot read checkpoint: {e}") from e
-        if state["config"] != configs.canonical_json(self.cfg):
+        if _resume_key(state["config"]) != _resume_key(configs.canonical_json(self.cfg)):
             raise CheckpointError(
                 f"{path}: checkpoint was written with a different runner config; "
                 "start a new log_dir or restore the original config"

@@ -124,6 +124,11 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     other = _runner(tmp_path, dataclasses.replace(cfg, num_steps_per_env=4))
     with pytest.raises(Exception, match="different runner config"):
         other.resume()
+    # A larger budget (and other logging settings) continues the run from the checkpoint.
+    longer = _runner(tmp_path, dataclasses.replace(cfg, max_iterations=3, save_interval=5))
+    assert longer.resume() == 2
+    longer.learn()
+    assert longer.iteration == 3
 
 
 def test_policy_pt_and_onnx_agree_with_torch(tmp_path: Path) -> None:
