@@ -288,6 +288,10 @@ class G1Env:
             episode_stats=stats,
         )
 
+    def log_stats(self) -> dict[str, float]:
+        """Curriculum state (stage, mean level, mastery, level per terrain type) for the log."""
+        return self.curriculum.stats()
+
     def sample_reference_amp_obs(
         self, n: int, generator: torch.Generator | None = None
     ) -> torch.Tensor:

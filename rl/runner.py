@@ -316,6 +316,9 @@ class OnPolicyRunner:
                 )
             )
         t2 = time.perf_counter()
+        log_stats = getattr(self.env, "log_stats", None)
+        if log_stats is not None:
+            stats.update(log_stats())
         steps = self.storage.num_steps * self.storage.num_envs
         stats.update(
             {

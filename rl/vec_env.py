@@ -64,6 +64,14 @@ class VecEnv(Protocol):
         ...
 
 
+class LoggingVecEnv(VecEnv, Protocol):
+    """Optional: an env with state worth logging every iteration (not only at episode ends)."""
+
+    def log_stats(self) -> dict[str, float]:
+        """Scalars for this iteration's metrics row, e.g. ``{"curriculum/mean_level": 0.4}``."""
+        ...
+
+
 class AmpVecEnv(VecEnv, Protocol):
     """A VecEnv with AMP observations and a reference-motion sampler for the discriminator."""
 

@@ -208,3 +208,14 @@ def test_config_is_strict_and_round_trips():
     assert parse_env_config(dataclasses.asdict(cfg)) == cfg
     det = deterministic_config(cfg)
     assert det.randomization.deterministic and not det.randomization.obs_noise_on
+
+
+def test_log_stats_reports_curriculum_state() -> None:
+    from mocap.configs import from_dict
+    from rl.env import G1Env
+    from rl.env_config import EnvConfig
+
+    env = G1Env(from_dict(EnvConfig, {"terrain": {"kind": "plane"}}), 2, seed=0)
+    stats = env.log_stats()
+    assert stats["curriculum/stage"] == 0.0 and stats["curriculum/mean_level"] == 0.0
+    env.close()

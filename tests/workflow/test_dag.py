@@ -67,7 +67,7 @@ def test_smoke_dag_and_rerun_contract(workflow_factory):
     train = work / "results/train/default"
     for name in ("policy.pt", "policy.onnx", "discriminator.pt", "metrics.csv", "curriculum.csv"):
         assert (train / name).is_file(), name
-    assert "episode/mean_terrain_level" in (train / "curriculum.csv").read_text().splitlines()[0]
+    assert "curriculum/mean_level" in (train / "curriculum.csv").read_text().splitlines()[0]
     metrics = read_json(work / "results/eval/default/metrics.json")
     assert "flat" in metrics["terrains"], metrics.keys()
     html = (work / "results/report/default/index.html").read_text()

@@ -16,7 +16,7 @@ rule synthesize_demo_clip:
 rule ingest_clip:
     input:
         unpack(clip_inputs),
-        code=package_sources("mocap", exclude=("demo.py", "bvh_write.py")),
+        code=INGEST_CODE,
     output:
         npz="results/mocap/{clip}.npz",
         json="results/mocap/{clip}.json",
