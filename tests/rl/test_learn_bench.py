@@ -12,16 +12,14 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import yaml
+from clip_fixtures import synthetic_clip
 
-from mocap import quat
 from retarget import dataset as D
-from retarget.clip import RetargetedClip, save_clip
 from retarget.g1_params import KEY_BODIES
-from retarget.robot import RobotModel, load_robot
+from retarget.robot import load_robot
 from rl import gait as G
 from rl.metrics import Motion
 from rl.terrain import TerrainConfig
@@ -60,25 +58,6 @@ OVERRIDE = {
 }  # fmt: skip
 HEADLINE = ("env_steps_to_target", "wall_s", "tracking_rmse", "survival", "frechet_amp",
             "frechet_no_amp", "cadence_err", "stride_err", "symmetry", "foot_slip")  # fmt: skip
-
-
-def synthetic_clip(folder: Path, clip_id: str, robot: RobotModel, speed: float) -> Path:
-    """A retargeted clip (json + npz) walking along +x at ``speed`` m/s with swinging limbs."""
-    fps, frames = 50.0, 150
-    t = np.arange(frames) / fps
-    z = robot.default_root_height + 0.02 * np.sin(2 * np.pi * 1.8 * t)
-    root_pos = np.stack([speed * t, np.zeros_like(t), z], axis=-1)
-    root_quat = quat.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.zeros_like(t))
-    phase = np.where(np.arange(29) < 6, 0.0, np.pi)[None]
-    dof_pos = robot.default_dof_pos + 0.25 * np.sin(2 * np.pi * 0.9 * t[:, None] + phase)
-    path = folder / f"{clip_id}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"clip": clip_id, "status": "accepted", "source": "synthetic",
-                                "source_sha256": "0" * 64, "metrics": {}, "settings": {}}))  # fmt: skip
-    save_clip(
-        path.with_suffix(".npz"), RetargetedClip(fps, root_pos, root_quat, dof_pos, robot.dof_names)
-    )
-    return path
 
 
 @pytest.fixture(scope="module")
