@@ -70,6 +70,21 @@ class SimError(RuntimeError):
 
 
 @dataclass(frozen=True)
+def _add_terrain_contact_sensor(
+    spec: mujoco.MjSpec, sensor: str, body: str, data: int, reduce: int
+) -> None:
+    """A contact sensor between ``body`` and the world body (the terrain), first match only."""
+    spec.add_sensor(
+        name=sensor,
+        type=mujoco.mjtSensor.mjSENS_CONTACT,
+        objtype=mujoco.mjtObj.mjOBJ_BODY,
+        objname=body,
+        reftype=mujoco.mjtObj.mjOBJ_BODY,
+        refname="world",
+        intprm=[data, reduce, 1],
+    )
+
+
 class MujocoSimConfig:
     """MuJoCo backend settings."""
 
@@ -252,14 +267,8 @@ class MujocoSim:
                 objname=f"pd_{name}",
             )
         for name in self.foot_body_names:
-            spec.add_sensor(
-                name=f"foot_contact_{name}",
-                type=mujoco.mjtSensor.mjSENS_CONTACT,
-                objtype=mujoco.mjtObj.mjOBJ_BODY,
-                objname=name,
-                reftype=mujoco.mjtObj.mjOBJ_BODY,
-                refname="world",
-                intprm=[_CONTACT_FOUND | _CONTACT_FORCE, _REDUCE_NETFORCE, 1],
+            _add_terrain_contact_sensor(
+                spec, f"foot_contact_{name}", name, _CONTACT_FOUND | _CONTACT_FORCE, _REDUCE_NETFORCE
             )
         spec.option.timestep = self.physics_dt
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
@@ -272,14 +281,8 @@ class MujocoSim:
             ("termination", self.termination_body_names),
         ):
             for name in names:
-                spec.add_sensor(
-                    name=f"{kind}_contact_{name}",
-                    type=mujoco.mjtSensor.mjSENS_CONTACT,
-                    objtype=mujoco.mjtObj.mjOBJ_BODY,
-                    objname=name,
-                    reftype=mujoco.mjtObj.mjOBJ_BODY,
-                    refname="world",
-                    intprm=[_CONTACT_FOUND, _REDUCE_NONE, 1],
+                _add_terrain_contact_sensor(
+                    spec, f"{kind}_contact_{name}", name, _CONTACT_FOUND, _REDUCE_NONE
                 )
 
     def _configure_model(self, m: mujoco.MjModel) -> None:
