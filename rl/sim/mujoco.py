@@ -70,21 +70,6 @@ class SimError(RuntimeError):
 
 
 @dataclass(frozen=True)
-def _add_terrain_contact_sensor(
-    spec: mujoco.MjSpec, sensor: str, body: str, data: int, reduce: int
-) -> None:
-    """A contact sensor between ``body`` and the world body (the terrain), first match only."""
-    spec.add_sensor(
-        name=sensor,
-        type=mujoco.mjtSensor.mjSENS_CONTACT,
-        objtype=mujoco.mjtObj.mjOBJ_BODY,
-        objname=body,
-        reftype=mujoco.mjtObj.mjOBJ_BODY,
-        refname="world",
-        intprm=[data, reduce, 1],
-    )
-
-
 class MujocoSimConfig:
     """MuJoCo backend settings."""
 
@@ -121,6 +106,21 @@ def _robot_root_body(spec: mujoco.MjSpec) -> str:
         if any(j.type == mujoco.mjtJoint.mjJNT_FREE for j in body.joints):
             return body.name
     raise SimError("the model has no free-floating body (the robot needs a free joint)")
+
+
+def _add_terrain_contact_sensor(
+    spec: mujoco.MjSpec, sensor: str, body: str, data: int, reduce: int
+) -> None:
+    """A contact sensor between ``body`` and the world body (the terrain), first match only."""
+    spec.add_sensor(
+        name=sensor,
+        type=mujoco.mjtSensor.mjSENS_CONTACT,
+        objtype=mujoco.mjtObj.mjOBJ_BODY,
+        objname=body,
+        reftype=mujoco.mjtObj.mjOBJ_BODY,
+        refname="world",
+        intprm=[data, reduce, 1],
+    )
 
 
 class MujocoSim:
