@@ -267,9 +267,8 @@ class MujocoSim:
                 objname=f"pd_{name}",
             )
         for name in self.foot_body_names:
-            _add_terrain_contact_sensor(
-                spec, f"foot_contact_{name}", name, _CONTACT_FOUND | _CONTACT_FORCE, _REDUCE_NETFORCE
-            )
+            data = _CONTACT_FOUND | _CONTACT_FORCE
+            _add_terrain_contact_sensor(spec, f"foot_contact_{name}", name, data, _REDUCE_NETFORCE)
         spec.option.timestep = self.physics_dt
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         # Compile once without the contact flags to resolve the body-name patterns.
