@@ -43,9 +43,9 @@ import torch
 
 from retarget.robot import RobotModel, forward_kinematics, load_robot
 from rl.amp import AMPConfig
-from rl.amp_obs import InMemoryMotionSource, finite_difference_velocities
+from rl.amp_obs import InMemoryMotionSource, amp_dof_indices, finite_difference_velocities
 from rl.env import G1Env
-from rl.env_config import parse_env_config
+from rl.env_config import EnvConfig, parse_env_config
 from rl.runner import OnPolicyRunner, RunnerConfig
 from rl.train import TrainConfig
 
@@ -77,6 +77,7 @@ def synthetic_walk(
         dof_pos=f(dof_pos),
         dof_vel=dof_vel,
         key_body_pos=f(key),
+        amp_dof_index=amp_dof_indices(robot.dof_names, EnvConfig().amp_exclude_joints),
     )
 
 

@@ -26,7 +26,9 @@ memory (tests, synthetic motions). Frames are at the policy rate; velocities are
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from typing import Protocol
 
 import torch
@@ -34,6 +36,20 @@ import torch
 from rl.observations import heading_matrix, quat_mul, rotation_matrix
 
 STATE_KEYS = ("root_pos", "root_quat", "root_lin_vel", "root_ang_vel", "dof_pos", "dof_vel")
+
+
+def amp_dof_indices(dof_names: Sequence[str], exclude: Sequence[str]) -> tuple[int, ...]:
+    """Indices of the joints whose positions and velocities enter the AMP features: every joint
+    except those matching an ``exclude`` fnmatch pattern (e.g. ``*wrist*``).
+
+    Joints the reference never moves (the retargeted clips hold the G1's wrists still) must stay
+    out: a policy that moves them at all is told apart from the reference by them alone, and the
+    discriminator saturates on that instead of judging the gait.
+    """
+    keep = tuple(i for i, n in enumerate(dof_names) if not any(fnmatch(n, p) for p in exclude))
+    if not keep:
+        raise ValueError(f"AMP joint exclusion {list(exclude)} leaves no joint in the features")
+    return keep
 
 
 def amp_obs_dim(num_dofs: int, num_key_bodies: int) -> int:
@@ -155,6 +171,7 @@ class InMemoryMotionSource:
 
     Fields are float32 tensors: root_pos [T, 3], root_quat [T, 4], root_lin_vel [T, 3] and
     root_ang_vel [T, 3] (world frame), dof_pos [T, J], dof_vel [T, J], key_body_pos [T, K, 3].
+    ``amp_dof_index``: the joints of the AMP features (``amp_dof_indices``; None: all).
     """
 
     fps: float
@@ -165,6 +182,7 @@ class InMemoryMotionSource:
     dof_pos: torch.Tensor
     dof_vel: torch.Tensor
     key_body_pos: torch.Tensor
+    amp_dof_index: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         T = self.root_pos.shape[0]
@@ -174,13 +192,14 @@ class InMemoryMotionSource:
                 raise ValueError(
                     f"InMemoryMotionSource: {name} has {value.shape[0]} frames, not {T}"
                 )
+        idx = slice(None) if self.amp_dof_index is None else list(self.amp_dof_index)
         self.frames = amp_obs(
             self.root_pos,
             self.root_quat,
             self.root_lin_vel,
             self.root_ang_vel,
-            self.dof_pos,
-            self.dof_vel,
+            self.dof_pos[:, idx],
+            self.dof_vel[:, idx],
             self.key_body_pos,
         )  # [T, D]
 

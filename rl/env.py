@@ -32,10 +32,17 @@ import numpy as np
 import torch
 
 from retarget.robot import load_robot, robot_spec
-from rl.amp_obs import AmpHistory, InMemoryMotionSource, ReferenceMotionSource, amp_obs, amp_obs_dim
+from rl.amp_obs import (
+    AmpHistory,
+    InMemoryMotionSource,
+    ReferenceMotionSource,
+    amp_dof_indices,
+    amp_obs,
+    amp_obs_dim,
+)
 from rl.commands import VelocityCommands
 from rl.curriculum import CommandProgress, TerrainCurriculum
-from rl.env_config import EnvConfig
+from rl.env_config import ConfigError, EnvConfig
 from rl.observations import (
     actor_noise_vector,
     actor_obs,
@@ -48,7 +55,13 @@ from rl.observations import (
     yaw_of,
 )
 from rl.randomization import sample_physics_groups, sample_push_interval, sample_push_velocity
-from rl.rewards import RewardInputs, compute_rewards, soft_joint_limits, update_air_time
+from rl.rewards import (
+    RewardInputs,
+    compute_rewards,
+    soft_joint_limits,
+    update_air_time,
+    update_contact_time,
+)
 from rl.sim.base import ResetState
 from rl.sim.mujoco import MujocoSim
 from rl.terminations import compute_terminations
@@ -64,6 +77,7 @@ def standing_motion_source(
     root_height: float,
     num_frames: int = 8,
     fps: float = 50.0,
+    amp_dof_index: tuple[int, ...] | None = None,
 ) -> InMemoryMotionSource:
     """A motionless reference: the default pose standing at the origin (no dataset given)."""
     T = num_frames
@@ -85,6 +99,7 @@ def standing_motion_source(
         dof_pos=t(dof_pos),
         dof_vel=torch.zeros_like(t(dof_pos)),
         key_body_pos=t(key),
+        amp_dof_index=amp_dof_index,
     )
 
 
@@ -136,8 +151,13 @@ class G1Env:
             dev,
         )
         self.progress = CommandProgress(num_envs, dev)
+        self.amp_dof_index = amp_dof_indices(self.robot.dof_names, cfg.amp_exclude_joints)
+        self._amp_dofs = torch.tensor(self.amp_dof_index, dtype=torch.long, device=dev)
         self.motion: ReferenceMotionSource = motion_dataset or standing_motion_source(
-            self.sim, self.robot.default_dof_pos, self.robot.default_root_height
+            self.sim,
+            self.robot.default_dof_pos,
+            self.robot.default_root_height,
+            amp_dof_index=self.amp_dof_index,
         )
         self._use_rsi = motion_dataset is not None and cfg.reference_init_prob > 0
 
@@ -156,8 +176,15 @@ class G1Env:
         self.num_actions = J
         self.num_obs = 9 + 3 * J
         self.num_critic_obs = self.num_obs + 3 + self._scan_points.shape[0] + 5
-        self.amp_frame_dim = amp_obs_dim(J, K)
+        self.amp_frame_dim = amp_obs_dim(len(self.amp_dof_index), K)
         self.amp_obs_dim = cfg.amp_history * self.amp_frame_dim
+        ref_dim = self.motion.sample_amp_obs(1, cfg.amp_history, torch.Generator()).shape[-1]
+        if ref_dim != self.amp_obs_dim:
+            raise ConfigError(
+                f"the reference motion's AMP windows have {ref_dim} features, the environment's "
+                f"{self.amp_obs_dim}: build the motion source with the environment's AMP joints "
+                f"(env.amp_exclude_joints {list(cfg.amp_exclude_joints)} -> amp_dof_index)"
+            )
 
         # Constants.
         self.default_dof_pos = torch.tensor(
@@ -180,6 +207,9 @@ class G1Env:
         self.prev_actions = z(N, J)
         self.prev_dof_vel = z(N, J)
         self.air_time = z(N, F)
+        self.contact_time = z(N, F)
+        self.prev_foot_pos = z(N, F, 3)
+        self.prev_foot_contact = z(N, F, dtype=torch.bool)
         self.episode_length = z(N, dtype=torch.long)
         self.episode_return = z(N)
         self.episode_tracking = z(N)
@@ -206,6 +236,8 @@ class G1Env:
         self.prev_actions.copy_(self.actions)
         self.actions.copy_(a)
         self.prev_dof_vel.copy_(sim.state.dof_vel)
+        self.prev_foot_pos.copy_(sim.state.foot_pos_w)
+        self.prev_foot_contact.copy_(sim.state.foot_contact)
         sim.step(self.default_dof_pos + cfg.action_scale * a)
         self.episode_length += 1
         self._step_count += 1
@@ -229,6 +261,7 @@ class G1Env:
         self.air_time, touchdown, first_contact = update_air_time(
             self.air_time, st.foot_contact, self.dt
         )
+        self.contact_time = update_contact_time(self.contact_time, st.foot_contact, self.dt)
         lin_vel_xy_h = torch.matmul(st.root_lin_vel_w[:, None, :], to_heading)[:, 0, :2]
         reward, terms = compute_rewards(
             cfg.rewards,
@@ -247,6 +280,11 @@ class G1Env:
                 undesired_contact=st.undesired_contact,
                 touchdown_air_time=touchdown,
                 first_contact=first_contact,
+                air_time=self.air_time,
+                contact_time=self.contact_time,
+                foot_vel_xy=(st.foot_pos_w[..., :2] - self.prev_foot_pos[..., :2]) / self.dt,
+                foot_contact=st.foot_contact,
+                prev_foot_contact=self.prev_foot_contact,
                 foot_force_w=st.foot_contact_force_w,
                 soft_limits=self.soft_limits,
                 projected_gravity_b=gravity_b,
@@ -317,8 +355,8 @@ class G1Env:
             sel(st.root_quat_w),
             sel(st.root_lin_vel_w),
             sel(st.root_ang_vel_w),
-            sel(st.dof_pos),
-            sel(st.dof_vel),
+            sel(st.dof_pos).index_select(-1, self._amp_dofs),
+            sel(st.dof_vel).index_select(-1, self._amp_dofs),
             sel(st.key_body_pos_w),
             root_rot_w=sel(st.root_rot_w),
             to_heading=to_heading,
@@ -479,8 +517,10 @@ class G1Env:
         self.progress.reset(
             ids_d, st.root_pos_w[ids_d, :2], self.commands.commands[ids_d, :2], new_yaw
         )
-        for buf in (self.actions, self.prev_actions, self.air_time, self.push_vel):
+        for buf in (self.actions, self.prev_actions, self.air_time, self.contact_time,
+                    self.push_vel):  # fmt: skip
             buf[ids_d] = 0.0
+        self.prev_foot_contact[ids_d] = False
         self.prev_dof_vel[ids_d] = st.dof_vel[ids_d]
         self.episode_length[ids_d] = 0
         self.episode_return[ids_d] = 0.0

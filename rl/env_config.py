@@ -40,6 +40,9 @@ class EnvConfig:
     action_scale: float = 0.25  # rad per action unit: target = default_pose + scale * action
     action_clip: float = 10.0  # actions are clipped to [-clip, clip] before scaling
     amp_history: int = 2  # H: frames per AMP discriminator input
+    # Joints left out of the AMP features (fnmatch patterns): the retargeted clips never move the
+    # wrists, so any wrist motion alone would tell the policy from the reference.
+    amp_exclude_joints: tuple[str, ...] = ("*wrist*",)
     reference_init_prob: float = 0.3  # fraction of resets that start from a dataset frame
     spawn_xy_noise: float = 0.5  # m, uniform offset of the spawn point on the tile platform
     spawn_height_margin: float = 0.02  # m added to the spawn height above the terrain

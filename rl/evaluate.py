@@ -556,9 +556,10 @@ def load_reference_clips(path: Path, dof_names: Sequence[str]) -> Reference:
     )
 
 
-def amp_features(m: Motion) -> np.ndarray:
-    """Per-frame AMP features [T, D] of a motion (``rl.reference.amp_features_of_frames``, the
-    function the dataset reader and the environment use)."""
+def amp_features(m: Motion, dof_index: Sequence[int] | None = None) -> np.ndarray:
+    """Per-frame AMP features [T, D] of a motion on the joints ``dof_index`` (the environment's
+    ``amp_dof_index``; None: all), by ``rl.reference.amp_features_of_frames``, the function the
+    dataset reader and the environment use."""
     from rl.reference import amp_features_of_frames
 
     frames = {
@@ -566,7 +567,7 @@ def amp_features(m: Motion) -> np.ndarray:
         for k in ("root_pos", "root_quat", "root_lin_vel", "root_ang_vel", "dof_pos", "dof_vel",
                   "key_body_pos")
     }  # fmt: skip
-    return amp_features_of_frames(frames).numpy().astype(np.float64)
+    return amp_features_of_frames(frames, dof_index).numpy().astype(np.float64)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -704,6 +705,7 @@ def naturalness_metrics(
     mass_kg: float,
     amp_history: int,
     style: tuple[StyleFn | None, int, str],
+    amp_dof_index: Sequence[int] | None = None,
 ) -> tuple[NaturalnessMetrics, list[str]]:
     """Naturalness of ``motions`` against the reference clips, and notes on what is missing."""
     notes: list[str] = []
@@ -720,8 +722,8 @@ def naturalness_metrics(
         )
         pol_feats, ref_feats = [], []
     else:
-        pol_feats = [amp_features(m) for m in motions]
-        ref_feats = [amp_features(c) for c in clips]
+        pol_feats = [amp_features(m, amp_dof_index) for m in motions]
+        ref_feats = [amp_features(c, amp_dof_index) for c in clips]
     if math.isfinite(reference.fps) and abs(reference.fps - fps) > 1e-6:
         notes.append(f"the dataset is at {reference.fps} fps, the rollouts at {fps} fps")
 
@@ -993,6 +995,7 @@ def evaluate(
         key_bodies = tuple(env.sim.key_body_names)
         foot_bodies = tuple(env.sim.foot_body_names)
         amp_history = env.cfg.amp_history
+        amp_dof_index = env.amp_dof_index
     finally:
         env.close()
 
@@ -1025,7 +1028,7 @@ def evaluate(
         style = load_discriminator(discriminator_path or policy_path)
     naturalness, nat_notes = naturalness_metrics(
         nat_motions, reference, cfg, key_bodies, foot_bodies, robot.dof_names,
-        robot.total_mass, amp_history, style,
+        robot.total_mass, amp_history, style, amp_dof_index,
     )  # fmt: skip
     notes += nat_notes
     nat_terrains = sorted({m.attrs["terrain"] for m in nat_motions})

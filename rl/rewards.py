@@ -24,6 +24,8 @@ TERM_NAMES = (
     "action_rate_l2",
     "undesired_contacts",
     "feet_air_time",
+    "feet_air_time_biped",
+    "feet_slide",
     "feet_stumble",
     "joint_pos_limits",
     "flat_orientation_l2",
@@ -111,6 +113,41 @@ def feet_air_time(
     return r * (torch.linalg.vector_norm(cmd_xy, dim=-1) > min_command).float()
 
 
+def update_contact_time(contact_time: torch.Tensor, contact: torch.Tensor, dt: float) -> torch.Tensor:
+    """Advance per-foot contact timers [N, F] by ``dt`` (seconds in contact; 0 while in the air)."""
+    return torch.where(contact, contact_time + dt, 0.0)
+
+
+def feet_air_time_biped(
+    air_time: torch.Tensor,
+    contact_time: torch.Tensor,
+    cmd_xy: torch.Tensor,
+    threshold: float,
+    min_command: float,
+) -> torch.Tensor:
+    """Single-stance time of a biped [N]: while exactly one foot is down, the shorter of the swing
+    foot's air time and the stance foot's contact time, capped at ``threshold`` s; 0 in double
+    support or flight and while the planar command is below ``min_command``.
+
+    Rewards alternating steps that last (a shuffle in double support earns nothing), the
+    biped form of the air-time reward (Isaac Lab's ``feet_air_time_positive_biped``).
+    """
+    in_contact = contact_time > 0.0
+    in_mode = torch.where(in_contact, contact_time, air_time)
+    single = in_contact.sum(dim=-1) == 1
+    r = torch.where(single[:, None], in_mode, 0.0).min(dim=-1).values.clamp(max=threshold)
+    return r * (torch.linalg.vector_norm(cmd_xy, dim=-1) > min_command).float()
+
+
+def feet_slide(
+    foot_vel_xy: torch.Tensor, contact: torch.Tensor, prev_contact: torch.Tensor
+) -> torch.Tensor:
+    """Horizontal speed of the feet in stance [N], m/s summed over feet: feet in contact during
+    this step and the one before (a touchdown's own step does not count)."""
+    stance = (contact & prev_contact).float()
+    return torch.sum(torch.linalg.vector_norm(foot_vel_xy, dim=-1) * stance, dim=-1)
+
+
 def feet_stumble(foot_force_w: torch.Tensor, ratio: float) -> torch.Tensor:
     """Number of feet whose horizontal contact force exceeds ``ratio`` x the vertical one [N]."""
     horizontal = torch.linalg.vector_norm(foot_force_w[..., :2], dim=-1)
@@ -156,12 +193,14 @@ class RewardConfig:
     action_rate_l2: float = -0.005  # weight; action changes
     undesired_contacts: float = -1.0  # weight; non-foot bodies touching the terrain
     feet_air_time: float = 0.25  # weight; step length in time
+    feet_air_time_biped: float = 0.0  # weight; single-stance time, capped at air_time_threshold
+    feet_slide: float = 0.0  # weight; stance-foot horizontal speed (m/s)
     feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
     joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
     flat_orientation_l2: float = -1.0  # weight; base tilt
     termination_penalty: float = -200.0  # weight; falls
     tracking_std: float = 0.5  # std (m/s, rad/s) of the exponential tracking kernels
-    air_time_threshold: float = 0.4  # s, air time that earns zero feet_air_time reward
+    air_time_threshold: float = 0.4  # s: zero feet_air_time reward; cap of feet_air_time_biped
     min_command: float = 0.1  # m/s, planar command below which feet_air_time is 0
     stumble_ratio: float = 5.0  # horizontal/vertical foot force ratio that counts as stumbling
     soft_limit_factor: float = 0.9  # fraction of the joint range that is penalty-free
@@ -190,6 +229,11 @@ class RewardInputs:
     undesired_contact: torch.Tensor  # [N, U] bool
     touchdown_air_time: torch.Tensor  # [N, F] s
     first_contact: torch.Tensor  # [N, F] bool
+    air_time: torch.Tensor  # [N, F] s in the air so far (0 in contact)
+    contact_time: torch.Tensor  # [N, F] s in contact so far (0 in the air)
+    foot_vel_xy: torch.Tensor  # [N, F, 2] m/s, horizontal foot speed over the step
+    foot_contact: torch.Tensor  # [N, F] bool, contact during this step
+    prev_foot_contact: torch.Tensor  # [N, F] bool, contact during the step before
     foot_force_w: torch.Tensor  # [N, F, 3] N
     soft_limits: torch.Tensor  # [J, 2] rad
     projected_gravity_b: torch.Tensor  # [N, 3]
@@ -222,6 +266,10 @@ def compute_rewards(
             cfg.air_time_threshold,
             cfg.min_command,
         ),
+        "feet_air_time_biped": lambda: feet_air_time_biped(
+            x.air_time, x.contact_time, x.command[:, :2], cfg.air_time_threshold, cfg.min_command
+        ),
+        "feet_slide": lambda: feet_slide(x.foot_vel_xy, x.foot_contact, x.prev_foot_contact),
         "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
         "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),
         "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),

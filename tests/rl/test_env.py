@@ -10,7 +10,7 @@ import torch
 
 from mocap.configs import ConfigError
 from rl.amp_obs import InMemoryMotionSource, amp_obs, finite_difference_velocities
-from rl.env import G1Env
+from rl.env import G1Env, standing_motion_source
 from rl.env_config import EnvConfig, deterministic_config, parse_env_config
 from rl.sim.base import ResetState
 from rl.vec_env import StepResult
@@ -38,7 +38,10 @@ def test_contract_shapes_and_terms():
     obs, critic = env.reset()
     assert env.num_actions == 29 and env.num_obs == 96
     assert obs.shape == (N, env.num_obs) and critic.shape == (N, env.num_critic_obs)
-    assert env.amp_obs_dim == 2 * (13 + 2 * 29 + 3 * 9)
+    # AMP features leave the 6 wrist joints out (env.amp_exclude_joints): 23 joints.
+    assert len(env.amp_dof_index) == 23
+    assert not any("wrist" in env.robot.dof_names[i] for i in env.amp_dof_index)
+    assert env.amp_obs_dim == 2 * (13 + 2 * 23 + 3 * 9)
     res = env.step(torch.zeros(N, 29))
     assert res.obs.shape == (N, 96) and res.critic_obs.shape == (N, env.num_critic_obs)
     assert res.final_critic_obs.shape == res.critic_obs.shape
@@ -56,11 +59,26 @@ def test_contract_shapes_and_terms():
         st.root_quat_w,
         st.root_lin_vel_w,
         st.root_ang_vel_w,
-        st.dof_pos,
-        st.dof_vel,
+        st.dof_pos[:, list(env.amp_dof_index)],
+        st.dof_vel[:, list(env.amp_dof_index)],
         st.key_body_pos_w,
     )
     torch.testing.assert_close(res.amp_obs[:, -env.amp_frame_dim :], last, atol=1e-5, rtol=1e-5)
+    env.close()
+
+
+def test_reference_with_other_amp_joints_is_refused():
+    """A motion source built on other AMP joints than the env's is a clear error, not a silent
+    mismatch between policy and reference features."""
+    probe = G1Env(plane_config(), 1, seed=0)
+    all_joints = standing_motion_source(
+        probe.sim, probe.robot.default_dof_pos, probe.robot.default_root_height
+    )
+    probe.close()
+    with pytest.raises(ConfigError, match="amp_exclude_joints"):
+        G1Env(plane_config(), 1, seed=0, motion_dataset=all_joints)
+    env = G1Env(plane_config(amp_exclude_joints=[]), 1, seed=0, motion_dataset=all_joints)
+    assert env.amp_obs_dim == 2 * (13 + 2 * 29 + 3 * 9)
     env.close()
 
 
@@ -145,6 +163,7 @@ def test_reference_state_initialisation():
     root_pos = torch.tensor([[0.0, 0.0, 0.8]]).repeat(T, 1)
     root_quat = torch.tensor([[1.0, 0.0, 0.0, 0.0]]).repeat(T, 1)
     key = probe.sim.key_body_positions(root_pos.numpy(), root_quat.numpy(), dof.numpy())
+    amp_dofs = probe.amp_dof_index
     probe.close()
     lin, ang, dof_vel = finite_difference_velocities(root_pos, root_quat, dof, 50.0)
     motion = InMemoryMotionSource(
@@ -156,6 +175,7 @@ def test_reference_state_initialisation():
         dof_pos=dof,
         dof_vel=dof_vel,
         key_body_pos=torch.tensor(key, dtype=torch.float32),
+        amp_dof_index=amp_dofs,
     )
     env = G1Env(cfg, N, seed=1, motion_dataset=motion)
     env.reset()

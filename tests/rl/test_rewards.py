@@ -60,6 +60,33 @@ def test_air_time_tracker_and_reward():
     torch.testing.assert_close(zero, T([0.0]))
 
 
+def test_biped_air_time_rewards_single_stance_only():
+    cmd = T([[0.5, 0.0]] * 4)
+    # env 0: left in stance 0.3 s, right swinging 0.2 s -> min 0.2
+    # env 1: single stance, both timers beyond the 0.4 s cap -> 0.4
+    # env 2: double support -> 0;  env 3: flight -> 0
+    air = T([[0.0, 0.2], [0.0, 0.7], [0.0, 0.0], [0.1, 0.3]])
+    contact = T([[0.3, 0.0], [0.9, 0.0], [0.5, 0.2], [0.0, 0.0]])
+    r = R.feet_air_time_biped(air, contact, cmd, threshold=0.4, min_command=0.1)
+    torch.testing.assert_close(r, T([0.2, 0.4, 0.0, 0.0]))
+    still = R.feet_air_time_biped(air, contact, torch.zeros(4, 2), 0.4, 0.1)
+    torch.testing.assert_close(still, torch.zeros(4))
+
+
+def test_contact_timer():
+    t = torch.zeros(1, 2)
+    for c in ([True, False], [True, False], [False, True]):
+        t = R.update_contact_time(t, torch.tensor([c]), 0.02)
+    torch.testing.assert_close(t, T([[0.0, 0.02]]))
+
+
+def test_feet_slide_counts_stance_feet_only():
+    vel = T([[[3.0, 4.0], [1.0, 0.0]], [[0.6, 0.8], [0.0, 2.0]]])  # speeds 5, 1 | 1, 2
+    contact = torch.tensor([[True, True], [True, False]])
+    prev = torch.tensor([[True, False], [True, True]])  # env 0 right foot: touchdown step
+    torch.testing.assert_close(R.feet_slide(vel, contact, prev), T([5.0, 1.0]))
+
+
 def test_joint_pos_limits_with_soft_limits():
     limits = T([[-1.0, 1.0], [0.0, 2.0]])
     soft = R.soft_joint_limits(limits, 0.9)
@@ -93,6 +120,11 @@ def _inputs(n: int = 2) -> R.RewardInputs:
         undesired_contact=r(n, 5) > 0,
         touchdown_air_time=r(n, 2).abs(),
         first_contact=r(n, 2) > 0,
+        air_time=r(n, 2).abs(),
+        contact_time=r(n, 2).abs(),
+        foot_vel_xy=r(n, 2, 2),
+        foot_contact=r(n, 2) > 0,
+        prev_foot_contact=r(n, 2) > 0,
         foot_force_w=r(n, 2, 3),
         soft_limits=T([[-0.5, 0.5]] * 29),
         projected_gravity_b=r(n, 3),
@@ -102,10 +134,11 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
 
 def test_compute_rewards_weights_scaling_and_terms():
-    cfg = R.RewardConfig()
+    cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1)
     x = _inputs()
     total, terms = R.compute_rewards(cfg, x)
     assert set(terms) == set(R.TERM_NAMES)
+    assert "feet_slide" not in R.compute_rewards(R.RewardConfig(), x)[1]  # off by default
     torch.testing.assert_close(total, torch.stack(list(terms.values())).sum(0))
     # Each logged term is weight x raw value x dt.
     raw = R.lin_vel_z_l2(x.lin_vel_b)
