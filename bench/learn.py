@@ -2,7 +2,7 @@
 
     python bench/learn.py --preset flat|terrain [--dataset results/dataset/motions.h5]
         [--workdir DIR] [--max-env-steps N] [--eval-every-steps N] [--check-episode-s S]
-        [--skip-no-amp] [--seed S] [--config-override YAML ...] [--experiment NAME]
+        [--skip-no-amp | --parallel] [--seed S] [--config-override YAML ...] [--experiment NAME]
         [--render] [--target-rmse 0.15] [--target-survival 0.95] [--target-success 0.9]
 
 What it does:
@@ -25,7 +25,10 @@ What it does:
    there if it holds. Without target the final evaluation runs at the end of the budget.
 4. The no-AMP baseline (unless ``--skip-no-amp``): the same config with ``runner.amp: null``,
    trained for exactly as many iterations as the AMP run, with the same checks; its final
-   evaluation is scored by the AMP run's frozen discriminator.
+   evaluation is scored by the AMP run's frozen discriminator. ``--parallel`` trains it at the
+   same time as the AMP run, in a second process (half the CPUs each): both then train the
+   whole budget (the AMP run's ``env_steps_to_target`` still comes from its checks), and the
+   baseline is not scored by the AMP discriminator.
 
 Targets (a checkpoint "meets the target"):
 
@@ -71,11 +74,14 @@ import csv
 import io
 import json
 import math
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -703,6 +709,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_false",
         help="skip the no-AMP baseline",
     )
+    p.add_argument(
+        "--parallel",
+        action="store_true",
+        help="train the no-AMP baseline at the same time, in a second process (each run gets "
+        "half the CPUs for its physics unless the config sets sim.num_threads); both runs then "
+        "train the whole budget",
+    )
     p.add_argument("--seed", type=int, default=None, help="train.seed (default: the config's)")
     p.add_argument(
         "--config-override",
@@ -725,6 +738,42 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--torch-threads", type=int, default=1)
     p.add_argument("--snakemake-cores", default="all")
     return p.parse_args(argv)
+
+
+def no_amp_config(train_cfg: Any) -> Any:
+    """The same training config with the AMP style reward switched off."""
+    return replace(train_cfg, runner=replace(train_cfg.runner, amp=None))
+
+
+def _split_threads(train_cfg: Any, raw: Mapping[str, Any]) -> Any:
+    """Half of this process's CPUs for the physics of each of two parallel runs, unless the
+    config sets ``train.env.sim.num_threads``."""
+    sim = ((raw.get("train") or {}).get("env") or {}).get("sim") or {}
+    if sim.get("num_threads"):
+        return train_cfg
+    half = max(1, len(os.sched_getaffinity(0)) // 2)
+    env = replace(train_cfg.env, sim=replace(train_cfg.env.sim, num_threads=half))
+    return replace(train_cfg, env=env)
+
+
+def _train_run_in_child(name: str, train_cfg: Any, spec: RunSpec, run_dir: Path) -> RunResult:
+    torch.set_num_threads(1)
+    return train_run(name, train_cfg, spec, run_dir, stop_at_target=False)
+
+
+def parallel_runs(
+    train_cfg: Any, spec: RunSpec, workdir: Path, raw: Mapping[str, Any]
+) -> tuple[RunResult, RunResult]:
+    """The AMP run here and the no-AMP run in a spawned process, at the same time, each over
+    the whole budget (``--parallel``)."""
+    cfg = _split_threads(train_cfg, raw)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        child = pool.submit(_train_run_in_child, "no_amp", no_amp_config(cfg), spec,
+                            workdir / "runs" / "no_amp")  # fmt: skip
+        amp = train_run("amp", cfg, spec, workdir / "runs" / "amp", stop_at_target=False)
+        base = child.result()
+    return amp, base
 
 
 def _resolve_mjcf(raw: Mapping[str, Any], workdir: Path) -> str | None:
@@ -776,16 +825,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
          "evaluate_final": to_dict(final_cfg), "dataset": str(dataset), "mjcf": mjcf,
          "experiment": experiment}, sort_keys=False))  # fmt: skip
 
-    amp = train_run("amp", train_cfg, spec, workdir / "runs" / "amp", stop_at_target=True)
     base = None
-    if args.no_amp_baseline:
-        if train_cfg.runner.amp is None:
-            notes.append("no-AMP baseline skipped: the config already trains without AMP")
-        else:
-            no_amp_cfg = replace(train_cfg, runner=replace(train_cfg.runner, amp=None))
+    baseline = args.no_amp_baseline and train_cfg.runner.amp is not None
+    if args.no_amp_baseline and not baseline:
+        notes.append("no-AMP baseline skipped: the config already trains without AMP")
+    if baseline and args.parallel:
+        amp, base = parallel_runs(train_cfg, spec, workdir, raw)
+        notes.append("--parallel: the AMP and no-AMP runs trained at the same time for the whole "
+                     "budget; the baseline's final evaluation has no AMP discriminator")  # fmt: skip
+    else:
+        amp = train_run("amp", train_cfg, spec, workdir / "runs" / "amp", stop_at_target=True)
+        if baseline:
             base = train_run(
-                "no_amp", no_amp_cfg, spec, workdir / "runs" / "no_amp", stop_at_target=False,
-                max_iterations=amp.iterations, discriminator_for_eval=amp.discriminator,
+                "no_amp", no_amp_config(train_cfg), spec, workdir / "runs" / "no_amp",
+                stop_at_target=False, max_iterations=amp.iterations,
+                discriminator_for_eval=amp.discriminator,
             )  # fmt: skip
     result = assemble(args, train_cfg, amp, base, dataset, workdir, notes,
                       time.perf_counter() - t_total, experiment=experiment, hard=hard)  # fmt: skip

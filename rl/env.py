@@ -326,6 +326,11 @@ class G1Env:
             episode_stats=stats,
         )
 
+    @property
+    def physics_threads(self) -> int:
+        """Worker threads stepping the physics (the runner's update may use as many)."""
+        return self.sim.num_threads
+
     def log_stats(self) -> dict[str, float]:
         """Curriculum state (stage, mean level, mastery, level per terrain type) for the log."""
         return self.curriculum.stats()

@@ -20,6 +20,7 @@ CLI (used by the resume test and for quick checks on standard tasks)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import logging
@@ -29,6 +30,7 @@ import re
 import sys
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,11 +62,34 @@ class RunnerConfig:
     amp: AMPConfig | None = None  # AMP settings; null = task reward only
     tensorboard: bool = True  # write TensorBoard scalars
     progress: bool = True  # print a progress line per iteration on stderr
+    # torch threads of the update phase, when the physics threads are idle (the rollout keeps
+    # torch at 1 thread beside them); 0 = as many as the env's physics threads
+    learn_threads: int = 0
 
 
 #: RunnerConfig fields that may change between a checkpoint and its resumption: the budget and
 #: logging, not the learning (extending ``max_iterations`` continues a finished run).
-RESUMABLE_FIELDS = ("max_iterations", "save_interval", "keep_checkpoints", "tensorboard", "progress")
+RESUMABLE_FIELDS = (
+    "max_iterations",
+    "save_interval",
+    "keep_checkpoints",
+    "tensorboard",
+    "progress",
+    "learn_threads",
+)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, then restore the previous count."""
+    prev = torch.get_num_threads()
+    if n != prev:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != prev:
+            torch.set_num_threads(prev)
 
 
 def _resume_key(config_json: str) -> dict[str, Any]:
@@ -165,6 +190,8 @@ class OnPolicyRunner:
         self.ckpt_dir = self.log_dir / "checkpoints"
         self.gen = torch.Generator().manual_seed(seed)  # init, shuffling, AMP sampling (CPU)
         self.action_gen = torch.Generator(device=self.device).manual_seed(seed + 1)  # action noise
+        # The update gets the cores the physics threads use during the rollout.
+        self.learn_threads = cfg.learn_threads or max(1, int(getattr(env, "physics_threads", 1)))
 
         self.model: ActorCritic = build_model(
             env.num_obs, env.num_critic_obs, env.num_actions, cfg.model, self.gen
@@ -301,20 +328,8 @@ class OnPolicyRunner:
         t0 = time.perf_counter()
         stats = self._rollout()
         t1 = time.perf_counter()
-        stats.update({f"ppo/{k}": v for k, v in self.ppo.update(self.storage).items()})
-        if self.amp is not None:
-            ref = self.env.sample_reference_amp_obs  # type: ignore[attr-defined]
-            amp_stats = self.amp.update(
-                self.amp_obs_buf.reshape(-1, self.amp_obs_buf.shape[-1]), ref
-            )
-            stats.update(amp_stats)
-            stats["amp/warnings"] = float(
-                len(
-                    self.amp.check_health(
-                        amp_stats["amp/acc_ref"], amp_stats["amp/acc_policy"], stats["reward/style"]
-                    )
-                )
-            )
+        with torch_threads(self.learn_threads):
+            stats.update(self._update(stats["reward/style"] if self.amp is not None else 0.0))
         t2 = time.perf_counter()
         log_stats = getattr(self.env, "log_stats", None)
         if log_stats is not None:
@@ -328,6 +343,21 @@ class OnPolicyRunner:
                 "perf/collect_steps_per_s": steps / max(t1 - t0, 1e-9),
             }
         )
+        return stats
+
+    def _update(self, style_reward: float) -> dict[str, float]:
+        """The PPO update, then the discriminator's (AMP), on the rollout just collected."""
+        stats = {f"ppo/{k}": v for k, v in self.ppo.update(self.storage).items()}
+        if self.amp is not None:
+            ref = self.env.sample_reference_amp_obs  # type: ignore[attr-defined]
+            amp_stats = self.amp.update(
+                self.amp_obs_buf.reshape(-1, self.amp_obs_buf.shape[-1]), ref
+            )
+            stats.update(amp_stats)
+            warnings = self.amp.check_health(
+                amp_stats["amp/acc_ref"], amp_stats["amp/acc_policy"], style_reward
+            )
+            stats["amp/warnings"] = float(len(warnings))
         return stats
 
     def learn(self, num_iterations: int | None = None) -> dict[str, float]:

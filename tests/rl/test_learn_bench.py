@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -192,3 +193,27 @@ def test_missing_dataset_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = L.main(["--preset", "flat", "--dataset", str(tmp_path / "none.h5"),
                  "--workdir", str(tmp_path / "w")])  # fmt: skip
     assert rc == 2 and "not found" in capsys.readouterr().err
+
+
+def test_parallel_runs_the_baseline_at_the_same_time(inputs: dict[str, Path],
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    """--parallel: the no-AMP run trains in a spawned process beside the AMP run; both train
+    the whole budget even when the target is met early (as a script: spawn re-imports it)."""
+    work = tmp_path / "w"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "learn.py"), "--preset", "flat",
+         "--dataset", str(inputs["dataset"]), "--workdir", str(work),
+         "--config-override", str(inputs["override"]), "--max-env-steps", "128",
+         "--eval-every-steps", "64", "--seed", "3", "--parallel",
+         "--target-rmse", "100", "--target-survival", "0"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    pts = sorted((p["run"], p["env_steps"], p["full"]) for p in res["curve"])
+    assert pts == [(run, steps, full) for run in ("amp", "no_amp")
+                   for steps, full in ((64, False), (64, True), (128, True))]  # fmt: skip
+    assert res["env_steps_to_target"] == 64 and res["trained_env_steps"] == 128
+    assert res["frechet_no_amp"] is not None or any("frechet_no_amp" in n for n in res["notes"])
+    assert any("--parallel" in n for n in res["notes"])
+    assert (work / "runs" / "no_amp" / "final" / "it_000002" / "metrics.json").is_file()

@@ -258,3 +258,33 @@ def test_gym_adapter_scaling_final_obs_and_stats() -> None:
     assert res.episode_stats["length"].tolist() == [200.0, 200.0]
     assert torch.allclose(res.episode_stats["return"] * 0.1, total, rtol=1e-4)
     env.close()
+
+
+def test_update_runs_with_the_physics_threads_and_rollout_with_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update phase borrows the physics threads (idle then); the rollout keeps torch at 1."""
+    seen: dict[str, list[int]] = {"update": [], "disc": []}
+    env = PointMassCircleEnv(CircleTaskConfig(num_envs=8, episode_length=10), seed=0)
+    env.physics_threads = 2  # type: ignore[attr-defined]  # as G1Env reports its sim threads
+    runner = OnPolicyRunner(env, TINY, "cpu", tmp_path, 0)
+    assert runner.learn_threads == 2
+    ppo_update, amp_update = runner.ppo.update, runner.amp.update
+
+    def spy(key, fn):
+        def wrapped(*a, **k):
+            seen[key].append(torch.get_num_threads())
+            return fn(*a, **k)
+
+        return wrapped
+
+    monkeypatch.setattr(runner.ppo, "update", spy("update", ppo_update))
+    monkeypatch.setattr(runner.amp, "update", spy("disc", amp_update))
+    runner.learn(2)
+    runner.close()
+    assert seen == {"update": [2, 2], "disc": [2, 2]}
+    assert torch.get_num_threads() == 1  # restored for the next rollout
+    explicit = OnPolicyRunner(env, dataclasses.replace(TINY, learn_threads=3), "cpu",
+                              tmp_path / "b", 0)  # fmt: skip
+    assert explicit.learn_threads == 3
+    explicit.close()
