@@ -4,8 +4,11 @@ For each case (terrain ``flat`` = MuJoCo plane, ``stairs`` = heightfield stair t
 levels) and env count, the environment (``rl.env.G1Env``, default config: randomisation on,
 random actions, auto-resets) and the raw physics (``MujocoSim.physics_only_step``: the same
 ``mujoco.rollout`` call, same models, same threads, no torch work) are timed in interleaved
-chunks of ``--chunk`` control steps from the same live states (the raw chunk's end state is
-discarded), so load from other processes hits both alike.
+chunks of ``--chunk`` control steps, so load from other processes hits both alike. The raw
+chunk replays the env chunk's rollout inputs exactly (each step's start state, after the env's
+resets, and its control targets; the raw end state is discarded): holding one control constant
+instead would make the raw physics cheaper than what the env asks of MuJoCo (the solver works
+harder when the targets change every step).
 
     env_steps_per_s         env control steps x envs per second
     raw_physics_steps_per_s physics steps x envs per second of the raw stepping
@@ -56,15 +59,25 @@ def measure(case: str, num_envs: int, seconds: float, chunk: int, threads: int, 
     env.reset()
     sim = env.sim
 
+    inputs: list[tuple[np.ndarray, np.ndarray]] = []  # (state, ctrl) of each env step's rollout
+
     def env_chunk() -> None:
+        inputs.clear()
         for _ in range(chunk):
+            state = sim._state.copy()
             env.step(0.5 * torch.randn(num_envs, env.num_actions, generator=gen))
+            inputs.append((state, sim._ctrl.copy()))
 
     def raw_chunk() -> None:
-        saved = sim._state.copy()
-        for _ in range(chunk):
+        # The env chunk's rollout calls again, on the very same inputs (states after the env's
+        # resets, the policy's changing targets), with no environment work around them.
+        saved, saved_ctrl = sim._state.copy(), sim._ctrl.copy()
+        for state, ctrl in inputs:
+            np.copyto(sim._state, state)
+            np.copyto(sim._ctrl, ctrl)
             sim.physics_only_step()
         np.copyto(sim._state, saved)
+        np.copyto(sim._ctrl, saved_ctrl)
 
     env_chunk()
     raw_chunk()  # warm-up
