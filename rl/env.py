@@ -27,6 +27,7 @@ the same seed gives the same trajectory.
 from __future__ import annotations
 
 import math
+from fnmatch import fnmatch
 
 import numpy as np
 import torch
@@ -46,8 +47,10 @@ from rl.env_config import ConfigError, EnvConfig
 from rl.observations import (
     actor_noise_vector,
     actor_obs,
+    actor_obs_dim,
     add_noise,
     critic_obs,
+    critic_obs_dim,
     heading_matrix,
     quat_from_yaw,
     quat_mul,
@@ -106,7 +109,8 @@ def standing_motion_source(
 class G1Env:
     """N G1 robots learning velocity tracking on the terrain curriculum (see module docstring).
 
-    Attributes (``rl.vec_env.AmpVecEnv``): num_envs, num_actions (J = 29), num_obs (O),
+    Attributes (``rl.vec_env.AmpVecEnv``): num_envs, num_actions (A: the driven joints; all
+    J = 29 unless ``env.fixed_joints``), num_obs (O),
     num_critic_obs (C), amp_obs_dim (H * D), device. Also: dt (s), max_episode_length (steps),
     sim, terrain, curriculum, commands.
     """
@@ -173,9 +177,17 @@ class G1Env:
             if (grid.offset, grid.clip) == (default_grid.offset, default_grid.clip)
             else grid
         )
-        self.num_actions = J
-        self.num_obs = 9 + 3 * J
-        self.num_critic_obs = self.num_obs + 3 + self._scan_points.shape[0] + 5
+        names = self.robot.dof_names
+        self.action_dof_index = tuple(
+            i for i, n in enumerate(names) if not any(fnmatch(n, p) for p in cfg.fixed_joints)
+        )
+        if not self.action_dof_index:
+            raise ConfigError(f"env.fixed_joints {list(cfg.fixed_joints)} fixes every joint")
+        self._action_dofs = torch.tensor(self.action_dof_index, dtype=torch.long, device=dev)
+        A = len(self.action_dof_index)
+        self.num_actions = A
+        self.num_obs = actor_obs_dim(J, A)
+        self.num_critic_obs = critic_obs_dim(J, self._scan_points.shape[0], A)
         self.amp_frame_dim = amp_obs_dim(len(self.amp_dof_index), K)
         self.amp_obs_dim = cfg.amp_history * self.amp_frame_dim
         ref_dim = self.motion.sample_amp_obs(1, cfg.amp_history, torch.Generator()).shape[-1]
@@ -192,7 +204,7 @@ class G1Env:
         ).to(dev)
         limits = torch.tensor(np.array(self.robot.joint_limits), dtype=torch.float32).to(dev)
         self.soft_limits = soft_joint_limits(limits, cfg.rewards.soft_limit_factor)
-        self._noise = actor_noise_vector(cfg.observations, J).to(dev)
+        self._noise = actor_noise_vector(cfg.observations, J, A).to(dev)
         self._noise_on = cfg.randomization.obs_noise_on and cfg.observations.noise
         self._track_norm = cfg.rewards.track_lin_vel_xy_exp * (
             self.dt if cfg.rewards.scale_by_dt else 1.0
@@ -203,8 +215,8 @@ class G1Env:
             return torch.zeros(*shape, dtype=dtype, device=dev)
 
         N = num_envs
-        self.actions = z(N, J)
-        self.prev_actions = z(N, J)
+        self.actions = z(N, A)
+        self.prev_actions = z(N, A)
         self.prev_dof_vel = z(N, J)
         self.air_time = z(N, F)
         self.contact_time = z(N, F)
@@ -238,7 +250,13 @@ class G1Env:
         self.prev_dof_vel.copy_(sim.state.dof_vel)
         self.prev_foot_pos.copy_(sim.state.foot_pos_w)
         self.prev_foot_contact.copy_(sim.state.foot_contact)
-        sim.step(self.default_dof_pos + cfg.action_scale * a)
+        if self.num_actions == self.sim.num_dofs:
+            targets = self.default_dof_pos + cfg.action_scale * a
+        else:  # fixed joints keep their default targets
+            targets = self.default_dof_pos.expand(a.shape[0], -1).index_add(
+                1, self._action_dofs, a, alpha=cfg.action_scale
+            )
+        sim.step(targets)
         self.episode_length += 1
         self._step_count += 1
         st = sim.state
@@ -480,7 +498,7 @@ class G1Env:
         ground = self.terrain.height_at(origin[:, :2])
         yaw = (2.0 * torch.rand(n, generator=gen) - 1.0) * math.pi
         yaw_q = quat_from_yaw(yaw)
-        J = self.num_actions
+        J = self.sim.num_dofs
         root_pos = torch.cat([origin[:, :2], (ground + self.robot.default_root_height)[:, None]], 1)
         root_quat = yaw_q.clone()
         lin_vel, ang_vel = torch.zeros(n, 3), torch.zeros(n, 3)

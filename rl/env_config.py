@@ -38,6 +38,9 @@ class EnvConfig:
     terminations: TerminationConfig = field(default_factory=TerminationConfig)  # falls, timeout
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)  # DR
     action_scale: float = 0.25  # rad per action unit: target = default_pose + scale * action
+    # Joints the policy does not drive (fnmatch patterns): their PD targets stay at the default
+    # pose, and the action vector leaves them out (e.g. the wrists, which walking does not need).
+    fixed_joints: tuple[str, ...] = ()
     action_clip: float = 10.0  # actions are clipped to [-clip, clip] before scaling
     amp_history: int = 2  # H: frames per AMP discriminator input
     # Joints left out of the AMP features (fnmatch patterns): the retargeted clips never move the

@@ -401,13 +401,13 @@ def run_episodes(
     named ``{terrain}/{NNN}`` (NNN counts the terrain's episodes in ``specs`` order)."""
     N, T = env.num_envs, env.max_episode_length
     col_of = {t: env.terrain.col_types.index(t) for t in {s.terrain for s in specs}}
-    J, K = env.num_actions, len(env.sim.key_body_names)
+    J, A, K = env.sim.num_dofs, env.num_actions, len(env.sim.key_body_names)
     shapes: dict[str, tuple[tuple[int, ...], Any]] = {
         "root_pos": ((3,), np.float32), "root_quat": ((4,), np.float32),
         "root_lin_vel": ((3,), np.float32), "root_ang_vel": ((3,), np.float32),
         "dof_pos": ((J,), np.float32), "dof_vel": ((J,), np.float32),
         "key_body_pos": ((K, 3), np.float32), "foot_contacts": ((2,), np.bool_),
-        "commands": ((3,), np.float32), "actions": ((J,), np.float32),
+        "commands": ((3,), np.float32), "actions": ((A,), np.float32),
         "torques": ((J,), np.float32),
     }  # fmt: skip
     fps = 1.0 / env.dt

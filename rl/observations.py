@@ -153,28 +153,32 @@ class ObservationConfig:
     clip: float = 100.0  # clip of every observation component
 
 
-def actor_noise_vector(cfg: ObservationConfig, num_dofs: int) -> torch.Tensor:
-    """Per-component noise amplitude [O] in *scaled* units (amplitude x scale), actor order."""
+def actor_noise_vector(
+    cfg: ObservationConfig, num_dofs: int, num_actions: int | None = None
+) -> torch.Tensor:
+    """Per-component noise amplitude [O] in *scaled* units (amplitude x scale), actor order
+    (``num_actions``: length of the last action, default ``num_dofs``)."""
     J = num_dofs
+    A = J if num_actions is None else num_actions
     parts = [
         torch.full((3,), cfg.noise_ang_vel * cfg.ang_vel_scale),
         torch.full((3,), cfg.noise_gravity),
         torch.zeros(3),
         torch.full((J,), cfg.noise_joint_pos),
         torch.full((J,), cfg.noise_joint_vel * cfg.joint_vel_scale),
-        torch.zeros(J),
+        torch.zeros(A),
     ]
     return torch.cat(parts)
 
 
-def actor_obs_dim(num_dofs: int) -> int:
-    """O = 9 + 3 J."""
-    return 9 + 3 * num_dofs
+def actor_obs_dim(num_dofs: int, num_actions: int | None = None) -> int:
+    """O = 9 + 2 J + A (A = J when every joint is driven by the policy)."""
+    return 9 + 2 * num_dofs + (num_dofs if num_actions is None else num_actions)
 
 
-def critic_obs_dim(num_dofs: int, num_scan_points: int) -> int:
+def critic_obs_dim(num_dofs: int, num_scan_points: int, num_actions: int | None = None) -> int:
     """C = O + 3 (lin vel) + P (height scan) + 3 (friction, mass, strength) + 2 (push)."""
-    return actor_obs_dim(num_dofs) + 3 + num_scan_points + 5
+    return actor_obs_dim(num_dofs, num_actions) + 3 + num_scan_points + 5
 
 
 # --------------------------------------------------------------------------- terms

@@ -239,3 +239,30 @@ def test_log_stats_reports_curriculum_state() -> None:
     stats = env.log_stats()
     assert stats["curriculum/stage"] == 0.0 and stats["curriculum/mean_level"] == 0.0
     env.close()
+
+
+def test_fixed_joints_hold_their_default_targets():
+    """env.fixed_joints: the policy drives the other joints only; actions and last-action
+    observations shrink to them, the fixed joints' PD targets stay at the default pose."""
+    env = G1Env(plane_config(fixed_joints=["*wrist*"]), N, seed=0)
+    names = env.robot.dof_names
+    assert env.num_actions == 23 and len(env.action_dof_index) == 23
+    assert not any("wrist" in names[i] for i in env.action_dof_index)
+    assert env.num_obs == 9 + 2 * 29 + 23
+    obs, critic = env.reset()
+    assert obs.shape == (N, env.num_obs) and critic.shape == (N, env.num_critic_obs)
+    a = torch.ones(N, 23)
+    res = env.step(a)
+    assert res.obs.shape == (N, env.num_obs)
+    ctrl = torch.as_tensor(env.sim._ctrl[:, 0, :], dtype=torch.float32)  # targets of the step
+    default = env.default_dof_pos
+    wrist = [i for i, n in enumerate(names) if "wrist" in n]
+    torch.testing.assert_close(ctrl[:, wrist], default[wrist].expand(N, -1))
+    driven = list(env.action_dof_index)
+    torch.testing.assert_close(
+        ctrl[:, driven], (default[driven] + env.cfg.action_scale).expand(N, -1)
+    )
+    torch.testing.assert_close(res.obs[:, -23:], a)  # last action, unscaled, noise-free part
+    env.close()
+    with pytest.raises(ConfigError, match="fixes every joint"):
+        G1Env(plane_config(fixed_joints=["*"]), 1, seed=0)
