@@ -6,8 +6,9 @@ forward at 1 m/s, the legs swing; ``rl.amp_obs.InMemoryMotionSource``), so refer
 initialisation and the AMP discriminator (default ``rl.amp.AMPConfig``) are exercised. Training
 iterations of ``rl.runner.OnPolicyRunner`` (``learn(1)``: rollout, style rewards, PPO update,
 discriminator update, metrics row) alternate with blocks of raw physics (the env's own
-``MujocoSim.physics_only_step``: the same ``mujoco.rollout`` call, models and threads, no torch
-work; its end state is discarded), so load from other processes hits both alike.
+``MujocoSim.physics_only_step``'s work: the same ``mujoco.rollout`` call, models and threads, no
+torch work, replaying the iteration's own rollout inputs, i.e. each step's start state and
+targets; its end state is discarded), so load from other processes hits both alike.
 
     train_env_steps_per_s     env steps x envs per second of training (T x N per iteration)
     raw_physics_steps_per_s   physics steps x envs per second of the raw stepping
@@ -106,11 +107,28 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
     with tempfile.TemporaryDirectory(prefix="bench_train_") as log_dir:
         runner = OnPolicyRunner(env, cfg.runner, "cpu", log_dir, cfg.seed)
 
+        # Record the rollout inputs of the training iteration (each step's start state, after
+        # the env's resets, and the policy's targets) so the raw block replays exactly them:
+        # holding one target constant would make the raw physics cheaper than training's.
+        inputs: list[tuple[np.ndarray, np.ndarray]] = []
+        run_rollout = sim._run_rollout
+
+        def recording_rollout() -> None:
+            inputs.append((sim._state.copy(), sim._ctrl.copy()))
+            run_rollout()
+
+        sim._run_rollout = recording_rollout  # type: ignore[method-assign]
+
         def raw_block() -> None:
-            saved = sim._state.copy()
-            for _ in range(steps):
-                sim.physics_only_step()
+            saved, saved_ctrl = sim._state.copy(), sim._ctrl.copy()
+            for state, ctrl in inputs:
+                np.copyto(sim._state, state)
+                np.copyto(sim._ctrl, ctrl)
+                run_rollout()
+                np.copyto(sim._state, sim._out_state[:, -1])
             np.copyto(sim._state, saved)
+            np.copyto(sim._ctrl, saved_ctrl)
+            inputs.clear()
 
         runner.learn(1)  # warm-up: first allocations, normaliser start-up
         raw_block()
