@@ -43,6 +43,7 @@ from rl.amp_obs import (
 )
 from rl.commands import VelocityCommands
 from rl.curriculum import CommandProgress, TerrainCurriculum
+from rl import gait_clock
 from rl.env_config import ConfigError, EnvConfig
 from rl.observations import (
     actor_noise_vector,
@@ -71,7 +72,9 @@ from rl.terminations import compute_terminations
 from rl.terrain import ScanGrid, Terrain, height_scan
 from rl.vec_env import StepResult
 
-_STREAMS = ("physics", "commands", "curriculum", "resets", "pushes", "noise", "reference")
+_STREAMS = (
+    "physics", "commands", "curriculum", "resets", "pushes", "noise", "reference", "clock"
+)  # fmt: skip
 
 
 def standing_motion_source(
@@ -185,9 +188,13 @@ class G1Env:
             raise ConfigError(f"env.fixed_joints {list(cfg.fixed_joints)} fixes every joint")
         self._action_dofs = torch.tensor(self.action_dof_index, dtype=torch.long, device=dev)
         A = len(self.action_dof_index)
+        E = 2 if cfg.gait_clock.enabled else 0  # gait clock (sin, cos)
         self.num_actions = A
-        self.num_obs = actor_obs_dim(J, A)
-        self.num_critic_obs = critic_obs_dim(J, self._scan_points.shape[0], A)
+        self.num_obs = actor_obs_dim(J, A, E)
+        self.num_critic_obs = critic_obs_dim(J, self._scan_points.shape[0], A, E)
+        self._clock_table = torch.tensor(
+            gait_clock.period_table(cfg.gait_clock), dtype=torch.float32, device=dev
+        ).T.contiguous()  # [2, B]: speeds, periods
         self.amp_frame_dim = amp_obs_dim(len(self.amp_dof_index), K)
         self.amp_obs_dim = cfg.amp_history * self.amp_frame_dim
         ref_dim = self.motion.sample_amp_obs(1, cfg.amp_history, torch.Generator()).shape[-1]
@@ -204,7 +211,7 @@ class G1Env:
         ).to(dev)
         limits = torch.tensor(np.array(self.robot.joint_limits), dtype=torch.float32).to(dev)
         self.soft_limits = soft_joint_limits(limits, cfg.rewards.soft_limit_factor)
-        self._noise = actor_noise_vector(cfg.observations, J, A).to(dev)
+        self._noise = actor_noise_vector(cfg.observations, J, A, E).to(dev)
         self._noise_on = cfg.randomization.obs_noise_on and cfg.observations.noise
         self._track_norm = cfg.rewards.track_lin_vel_xy_exp * (
             self.dt if cfg.rewards.scale_by_dt else 1.0
@@ -220,6 +227,8 @@ class G1Env:
         self.prev_dof_vel = z(N, J)
         self.air_time = z(N, F)
         self.contact_time = z(N, F)
+        self.phase = z(N)  # gait clock phase in [0, 1)
+        self.expected_stance = torch.ones(N, F, dtype=torch.bool, device=dev)
         self.prev_foot_pos = z(N, F, 3)
         self.prev_foot_contact = z(N, F, dtype=torch.bool)
         self.episode_length = z(N, dtype=torch.long)
@@ -280,6 +289,8 @@ class G1Env:
             self.air_time, st.foot_contact, self.dt
         )
         self.contact_time = update_contact_time(self.contact_time, st.foot_contact, self.dt)
+        if cfg.gait_clock.enabled:
+            self._advance_clock()
         lin_vel_xy_h = torch.matmul(st.root_lin_vel_w[:, None, :], to_heading)[:, 0, :2]
         reward, terms = compute_rewards(
             cfg.rewards,
@@ -303,6 +314,7 @@ class G1Env:
                 foot_vel_xy=(st.foot_pos_w[..., :2] - self.prev_foot_pos[..., :2]) / self.dt,
                 foot_contact=st.foot_contact,
                 prev_foot_contact=self.prev_foot_contact,
+                expected_stance=self.expected_stance,
                 foot_force_w=st.foot_contact_force_w,
                 soft_limits=self.soft_limits,
                 projected_gravity_b=gravity_b,
@@ -415,6 +427,8 @@ class G1Env:
             sel(st.dof_vel),
             sel(self.actions),
         )
+        if cfg.gait_clock.enabled:
+            actor = torch.cat([actor, gait_clock.phase_obs(sel(self.phase))], dim=-1)
         if self.terrain.is_plane:  # same values as height_scan, without the per-point work
             grid = cfg.height_scan
             z = (root_pos[:, 2:3] - grid.offset).clamp(grid.clip[0], grid.clip[1])
@@ -439,6 +453,15 @@ class G1Env:
         else:
             self._obs_clean[ids] = actor.clamp(-lim, lim)
             self._critic[ids] = critic.clamp(-lim, lim)
+
+    def _advance_clock(self) -> None:
+        """One policy step of the gait clock, and the stance it expects for this step."""
+        clock, cmd = self.cfg.gait_clock, self.commands.commands
+        speed = torch.linalg.vector_norm(cmd[:, :2], dim=-1)
+        period = gait_clock.stride_period(self._clock_table, speed)
+        self.phase = gait_clock.advance(self.phase, self.dt, period)
+        standing = gait_clock.is_standing(clock, cmd)
+        self.expected_stance = gait_clock.expected_stance(self.phase, clock.duty_factor, standing)
 
     def _actor_obs(self) -> torch.Tensor:
         if not self._noise_on:
@@ -544,6 +567,8 @@ class G1Env:
                     self.push_vel):  # fmt: skip
             buf[ids_d] = 0.0
         self.prev_foot_contact[ids_d] = False
+        if cfg.gait_clock.enabled:  # a random point of the stride
+            self.phase[ids_d] = torch.rand(n, generator=self._gen["clock"]).to(dev)
         self.prev_dof_vel[ids_d] = st.dof_vel[ids_d]
         self.episode_length[ids_d] = 0
         self.episode_return[ids_d] = 0.0

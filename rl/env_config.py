@@ -14,6 +14,7 @@ from typing import Any, Literal
 from mocap.configs import ConfigError, from_dict
 from rl.commands import CommandConfig
 from rl.curriculum import CurriculumConfig
+from rl.gait_clock import GaitClockConfig
 from rl.observations import ObservationConfig
 from rl.randomization import RandomizationConfig
 from rl.rewards import RewardConfig
@@ -35,6 +36,7 @@ class EnvConfig:
     observations: ObservationConfig = field(default_factory=ObservationConfig)  # scales, noise
     height_scan: ScanGrid = field(default_factory=ScanGrid)  # critic height-scan grid
     rewards: RewardConfig = field(default_factory=RewardConfig)  # weights and parameters
+    gait_clock: GaitClockConfig = field(default_factory=GaitClockConfig)  # stride phase
     terminations: TerminationConfig = field(default_factory=TerminationConfig)  # falls, timeout
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)  # DR
     action_scale: float = 0.25  # rad per action unit: target = default_pose + scale * action
@@ -56,6 +58,10 @@ class EnvConfig:
         if not 0.0 <= self.reference_init_prob <= 1.0:
             raise ConfigError(
                 f"env.reference_init_prob: must be in [0, 1], got {self.reference_init_prob}"
+            )
+        if self.rewards.feet_phase_contact != 0.0 and not self.gait_clock.enabled:
+            raise ConfigError(
+                "env.rewards.feet_phase_contact needs the gait clock: set env.gait_clock.enabled"
             )
         if self.action_scale <= 0 or self.action_clip <= 0:
             raise ConfigError("env.action_scale and env.action_clip must be > 0")

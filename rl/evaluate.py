@@ -72,6 +72,7 @@ from mocap.configs import ConfigError, from_dict, to_dict
 from mocap.fileio import atomic_path, write_json, write_text
 from rl import gait as G
 from rl import naturalness as NAT
+from rl import gait_clock
 from rl.env_config import EnvConfig, deterministic_config
 from rl.metrics import (
     METRICS_SCHEMA_VERSION,
@@ -954,6 +955,7 @@ def evaluate(
     env_cfg = eval_env_config(env_cfg, cfg)
     robot = load_robot(env_cfg.robot_mjcf)
     reference = load_reference_clips(dataset_path, robot.dof_names)
+    env_cfg = gait_clock.resolve(env_cfg, str(dataset_path), robot.dof_names)  # as in training
 
     if cfg.forward_speeds is None:
         speeds = dataset_speeds(reference.clip_speeds, cfg.num_speeds)

@@ -154,10 +154,11 @@ class ObservationConfig:
 
 
 def actor_noise_vector(
-    cfg: ObservationConfig, num_dofs: int, num_actions: int | None = None
+    cfg: ObservationConfig, num_dofs: int, num_actions: int | None = None, num_extra: int = 0
 ) -> torch.Tensor:
     """Per-component noise amplitude [O] in *scaled* units (amplitude x scale), actor order
-    (``num_actions``: length of the last action, default ``num_dofs``)."""
+    (``num_actions``: length of the last action, default ``num_dofs``; ``num_extra``
+    noise-free components appended, e.g. the gait clock)."""
     J = num_dofs
     A = J if num_actions is None else num_actions
     parts = [
@@ -166,19 +167,22 @@ def actor_noise_vector(
         torch.zeros(3),
         torch.full((J,), cfg.noise_joint_pos),
         torch.full((J,), cfg.noise_joint_vel * cfg.joint_vel_scale),
-        torch.zeros(A),
+        torch.zeros(A + num_extra),
     ]
     return torch.cat(parts)
 
 
-def actor_obs_dim(num_dofs: int, num_actions: int | None = None) -> int:
-    """O = 9 + 2 J + A (A = J when every joint is driven by the policy)."""
-    return 9 + 2 * num_dofs + (num_dofs if num_actions is None else num_actions)
+def actor_obs_dim(num_dofs: int, num_actions: int | None = None, num_extra: int = 0) -> int:
+    """O = 9 + 2 J + A + E (A = J when every joint is driven by the policy; E appended
+    components such as the gait clock's 2)."""
+    return 9 + 2 * num_dofs + (num_dofs if num_actions is None else num_actions) + num_extra
 
 
-def critic_obs_dim(num_dofs: int, num_scan_points: int, num_actions: int | None = None) -> int:
+def critic_obs_dim(
+    num_dofs: int, num_scan_points: int, num_actions: int | None = None, num_extra: int = 0
+) -> int:
     """C = O + 3 (lin vel) + P (height scan) + 3 (friction, mass, strength) + 2 (push)."""
-    return actor_obs_dim(num_dofs, num_actions) + 3 + num_scan_points + 5
+    return actor_obs_dim(num_dofs, num_actions, num_extra) + 3 + num_scan_points + 5
 
 
 # --------------------------------------------------------------------------- terms

@@ -26,6 +26,7 @@ TERM_NAMES = (
     "feet_air_time",
     "feet_air_time_biped",
     "feet_slide",
+    "feet_phase_contact",
     "feet_stumble",
     "joint_pos_limits",
     "flat_orientation_l2",
@@ -148,6 +149,11 @@ def feet_slide(
     return torch.sum(torch.linalg.vector_norm(foot_vel_xy, dim=-1) * stance, dim=-1)
 
 
+def feet_phase_contact(contact: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
+    """Fraction of the feet whose contact matches the gait clock's expected stance [N]."""
+    return (contact == expected).float().mean(dim=-1)
+
+
 def feet_stumble(foot_force_w: torch.Tensor, ratio: float) -> torch.Tensor:
     """Number of feet whose horizontal contact force exceeds ``ratio`` x the vertical one [N]."""
     horizontal = torch.linalg.vector_norm(foot_force_w[..., :2], dim=-1)
@@ -195,6 +201,7 @@ class RewardConfig:
     feet_air_time: float = 0.25  # weight; step length in time
     feet_air_time_biped: float = 0.0  # weight; single-stance time, capped at air_time_threshold
     feet_slide: float = 0.0  # weight; stance-foot horizontal speed (m/s)
+    feet_phase_contact: float = 0.0  # weight; feet in the stance the gait clock expects (0..1)
     feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
     joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
     flat_orientation_l2: float = -1.0  # weight; base tilt
@@ -234,6 +241,7 @@ class RewardInputs:
     foot_vel_xy: torch.Tensor  # [N, F, 2] m/s, horizontal foot speed over the step
     foot_contact: torch.Tensor  # [N, F] bool, contact during this step
     prev_foot_contact: torch.Tensor  # [N, F] bool, contact during the step before
+    expected_stance: torch.Tensor  # [N, F] bool, the gait clock's stance (rl.gait_clock)
     foot_force_w: torch.Tensor  # [N, F, 3] N
     soft_limits: torch.Tensor  # [J, 2] rad
     projected_gravity_b: torch.Tensor  # [N, 3]
@@ -270,6 +278,7 @@ def compute_rewards(
             x.air_time, x.contact_time, x.command[:, :2], cfg.air_time_threshold, cfg.min_command
         ),
         "feet_slide": lambda: feet_slide(x.foot_vel_xy, x.foot_contact, x.prev_foot_contact),
+        "feet_phase_contact": lambda: feet_phase_contact(x.foot_contact, x.expected_stance),
         "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
         "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),
         "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),

@@ -106,9 +106,12 @@ def build_env(cfg: TrainConfig, dataset: Path | None, device: str, mjcf: str | N
         from retarget.robot import load_robot
         from rl.amp_obs import amp_dof_indices
 
+        from rl import gait_clock
+
         names = load_robot(env_cfg.robot_mjcf).dof_names
         amp_dofs = amp_dof_indices(names, env_cfg.amp_exclude_joints)
         reference = load_reference(dataset, names, device, amp_dof_index=amp_dofs)
+        env_cfg = gait_clock.resolve(env_cfg, str(dataset), names)
     return G1Env(env_cfg, cfg.num_envs, device=device, seed=cfg.seed, motion_dataset=reference)
 
 

@@ -80,6 +80,12 @@ def test_contact_timer():
     torch.testing.assert_close(t, T([[0.0, 0.02]]))
 
 
+def test_phase_contact_is_the_matching_fraction():
+    contact = torch.tensor([[True, False], [True, True], [False, False]])
+    expected = torch.tensor([[True, False], [True, False], [True, True]])
+    torch.testing.assert_close(R.feet_phase_contact(contact, expected), T([1.0, 0.5, 0.0]))
+
+
 def test_feet_slide_counts_stance_feet_only():
     vel = T([[[3.0, 4.0], [1.0, 0.0]], [[0.6, 0.8], [0.0, 2.0]]])  # speeds 5, 1 | 1, 2
     contact = torch.tensor([[True, True], [True, False]])
@@ -125,6 +131,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
         foot_vel_xy=r(n, 2, 2),
         foot_contact=r(n, 2) > 0,
         prev_foot_contact=r(n, 2) > 0,
+        expected_stance=r(n, 2) > 0,
         foot_force_w=r(n, 2, 3),
         soft_limits=T([[-0.5, 0.5]] * 29),
         projected_gravity_b=r(n, 3),
@@ -134,7 +141,8 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
 
 def test_compute_rewards_weights_scaling_and_terms():
-    cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1)
+    cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
+                  feet_phase_contact=1.0)  # fmt: skip
     x = _inputs()
     total, terms = R.compute_rewards(cfg, x)
     assert set(terms) == set(R.TERM_NAMES)
