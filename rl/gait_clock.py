@@ -72,8 +72,10 @@ def stride_period(table: torch.Tensor, speed: torch.Tensor) -> torch.Tensor:
     """Period [N] s at ``speed [N]`` m/s: linear between the rows of ``table [2, B]`` (speeds,
     periods), constant beyond its ends."""
     xs, ys = table[0], table[1]
+    if xs.numel() == 1:
+        return ys.expand(speed.shape).clone()
     s = speed.clamp(float(xs[0]), float(xs[-1]))
-    i = torch.searchsorted(xs, s, right=True).clamp(1, max(1, xs.numel() - 1))
+    i = torch.searchsorted(xs, s, right=True).clamp(1, xs.numel() - 1)
     x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
     w = torch.where(x1 > x0, (s - x0) / (x1 - x0).clamp(min=1e-9), torch.zeros_like(s))
     return y0 + w * (y1 - y0)
