@@ -132,15 +132,21 @@ def measure_stride_period(
     stride speed and median stride time over both feet: on a turn the inner and outer foot
     stride at different speeds in the same time, and only their mean is the body's speed);
     clips tagged ``stairs`` are left out."""
-    from rl import gait as G
-    from rl.evaluate import load_reference_clips
+    import h5py
 
-    ref = load_reference_clips(dataset, dof_names)  # type: ignore[arg-type]
+    from rl import gait as G
+    from rl.metrics import h5_attrs, iter_motions
+
+    with h5py.File(dataset, "r") as f:
+        attrs = h5_attrs(f)
+    if tuple(attrs.get("dof_names") or ()) != tuple(dof_names):
+        raise ConfigError(f"{dataset}: the dataset's joints are not the robot's")
+    key_bodies = tuple(attrs.get("key_bodies") or ())
     speeds, times, duties = [], [], []
-    for clip in ref.clips:
+    for clip in iter_motions(dataset, "/clips"):
         if "stairs" in str(clip.attrs.get("tags", "")):
             continue  # stair steps have their own cadence; the clock is for level walking
-        st = G.analyze_motion(clip, ref.key_bodies).strides
+        st = G.analyze_motion(clip, key_bodies).strides
         if len(st) >= 2:
             speeds.append(float(np.mean(st.speed)))
             times.append(float(np.median(st.stride_time)))

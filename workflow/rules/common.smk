@@ -46,10 +46,11 @@ DATASET_CODE = MOCAP_CORE + ROBOT_CODE + _files(
     "retarget", ("dataset.py", "kinematics.py", "tags.py", "contacts.py", "clip.py")
 )
 REPORT_ONLY = ("report.py", "report_plots.py")
-EVAL_ONLY = ("evaluate.py", "metrics.py", "gait.py", "naturalness.py", "video.py")
+# metrics.py and gait.py also train: the gait clock measures the reference strides with them.
+EVAL_ONLY = ("evaluate.py", "naturalness.py", "video.py")
 TRAIN_CODE = DATASET_CODE + package_sources("rl", exclude=REPORT_ONLY + EVAL_ONLY)
 EVAL_CODE = DATASET_CODE + package_sources("rl", exclude=REPORT_ONLY)
-REPORT_CODE = _files("rl", REPORT_ONLY + EVAL_ONLY)
+REPORT_CODE = _files("rl", REPORT_ONLY + EVAL_ONLY + ("metrics.py", "gait.py"))
 
 
 # ---------------------------------------------------------------------------------------------
