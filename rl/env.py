@@ -32,7 +32,7 @@ from fnmatch import fnmatch
 import numpy as np
 import torch
 
-from retarget.robot import load_robot, robot_spec
+from retarget.robot import forward_kinematics, load_robot, robot_spec
 from rl.amp_obs import (
     AmpHistory,
     InMemoryMotionSource,
@@ -192,6 +192,15 @@ class G1Env:
         self.num_actions = A
         self.num_obs = actor_obs_dim(J, A, E)
         self.num_critic_obs = critic_obs_dim(J, self._scan_points.shape[0], A, E)
+        # Foot body heights above the ground in the default standing pose (swing clearance 0).
+        rest, _ = forward_kinematics(
+            self.robot,
+            np.array([[0.0, 0.0, self.robot.default_root_height]]),
+            np.array([[1.0, 0.0, 0.0, 0.0]]),
+            np.asarray(self.robot.default_dof_pos)[None],
+            bodies=self.sim.foot_body_names,
+        )
+        self._foot_rest_height = torch.tensor(rest[0, :, 2], dtype=torch.float32, device=dev)
         self._clock_table = torch.tensor(
             gait_clock.period_table(cfg.gait_clock), dtype=torch.float32, device=dev
         ).T.contiguous()  # [2, B]: speeds, periods
@@ -315,6 +324,11 @@ class G1Env:
                 foot_contact=st.foot_contact,
                 prev_foot_contact=self.prev_foot_contact,
                 expected_stance=self.expected_stance,
+                foot_clearance=(
+                    self._foot_clearance(st.foot_pos_w)
+                    if cfg.rewards.feet_swing_clearance
+                    else self.contact_time  # unread: the term is off
+                ),
                 foot_force_w=st.foot_contact_force_w,
                 soft_limits=self.soft_limits,
                 projected_gravity_b=gravity_b,
@@ -453,6 +467,14 @@ class G1Env:
         else:
             self._obs_clean[ids] = actor.clamp(-lim, lim)
             self._critic[ids] = critic.clamp(-lim, lim)
+
+    def _foot_clearance(self, foot_pos_w: torch.Tensor) -> torch.Tensor:
+        """[N, F] m: foot height above the terrain under it, minus the standing foot height."""
+        if self.terrain.is_plane:
+            ground = torch.zeros_like(foot_pos_w[..., 2])
+        else:
+            ground = self.terrain.height_at(foot_pos_w[..., :2])
+        return foot_pos_w[..., 2] - ground - self._foot_rest_height
 
     def _advance_clock(self) -> None:
         """One policy step of the gait clock, and the stance it expects for this step."""

@@ -59,10 +59,11 @@ class EnvConfig:
             raise ConfigError(
                 f"env.reference_init_prob: must be in [0, 1], got {self.reference_init_prob}"
             )
-        if self.rewards.feet_phase_contact != 0.0 and not self.gait_clock.enabled:
-            raise ConfigError(
-                "env.rewards.feet_phase_contact needs the gait clock: set env.gait_clock.enabled"
-            )
+        for term in ("feet_phase_contact", "feet_swing_clearance"):
+            if getattr(self.rewards, term) != 0.0 and not self.gait_clock.enabled:
+                raise ConfigError(
+                    f"env.rewards.{term} needs the gait clock: set env.gait_clock.enabled"
+                )
         if self.action_scale <= 0 or self.action_clip <= 0:
             raise ConfigError("env.action_scale and env.action_clip must be > 0")
         if self.spawn_xy_noise * 2 > self.terrain.platform_size and self.terrain.kind == "grid":

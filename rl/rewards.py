@@ -27,6 +27,7 @@ TERM_NAMES = (
     "feet_air_time_biped",
     "feet_slide",
     "feet_phase_contact",
+    "feet_swing_clearance",
     "feet_stumble",
     "joint_pos_limits",
     "flat_orientation_l2",
@@ -154,6 +155,16 @@ def feet_phase_contact(contact: torch.Tensor, expected: torch.Tensor) -> torch.T
     return (contact == expected).float().mean(dim=-1)
 
 
+def feet_swing_clearance(
+    clearance: torch.Tensor, expected_stance: torch.Tensor, target: float
+) -> torch.Tensor:
+    """Foot lift where the gait clock expects swing [N]: mean over feet of
+    ``clip(clearance / target, 0, 1)`` for swing feet (0 for stance feet). A dense companion to
+    ``feet_phase_contact``: every millimetre of lift pays, not only leaving the ground."""
+    lift = (clearance / target).clamp(0.0, 1.0)
+    return (lift * (~expected_stance).float()).mean(dim=-1)
+
+
 def feet_stumble(foot_force_w: torch.Tensor, ratio: float) -> torch.Tensor:
     """Number of feet whose horizontal contact force exceeds ``ratio`` x the vertical one [N]."""
     horizontal = torch.linalg.vector_norm(foot_force_w[..., :2], dim=-1)
@@ -202,6 +213,8 @@ class RewardConfig:
     feet_air_time_biped: float = 0.0  # weight; single-stance time, capped at air_time_threshold
     feet_slide: float = 0.0  # weight; stance-foot horizontal speed (m/s)
     feet_phase_contact: float = 0.0  # weight; feet in the stance the gait clock expects (0..1)
+    feet_swing_clearance: float = 0.0  # weight; lift of the feet the clock expects in swing (0..1)
+    swing_clearance_target: float = 0.08  # m above the standing foot height that earns the full lift
     feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
     joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
     flat_orientation_l2: float = -1.0  # weight; base tilt
@@ -242,6 +255,7 @@ class RewardInputs:
     foot_contact: torch.Tensor  # [N, F] bool, contact during this step
     prev_foot_contact: torch.Tensor  # [N, F] bool, contact during the step before
     expected_stance: torch.Tensor  # [N, F] bool, the gait clock's stance (rl.gait_clock)
+    foot_clearance: torch.Tensor  # [N, F] m, foot height above the terrain minus its standing height
     foot_force_w: torch.Tensor  # [N, F, 3] N
     soft_limits: torch.Tensor  # [J, 2] rad
     projected_gravity_b: torch.Tensor  # [N, 3]
@@ -279,6 +293,9 @@ def compute_rewards(
         ),
         "feet_slide": lambda: feet_slide(x.foot_vel_xy, x.foot_contact, x.prev_foot_contact),
         "feet_phase_contact": lambda: feet_phase_contact(x.foot_contact, x.expected_stance),
+        "feet_swing_clearance": lambda: feet_swing_clearance(
+            x.foot_clearance, x.expected_stance, cfg.swing_clearance_target
+        ),
         "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
         "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),
         "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),

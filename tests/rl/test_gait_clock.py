@@ -77,7 +77,7 @@ def test_env_clock_observation_and_reward():
     cfg = parse_env_config({
         "terrain": {"kind": "plane"}, "sim": {"num_threads": 1},
         "gait_clock": {"enabled": True, "stride_period": [[0.5, 1.0], [1.0, 1.0]]},
-        "rewards": {"feet_phase_contact": 1.0},
+        "rewards": {"feet_phase_contact": 1.0, "feet_swing_clearance": 1.0},
         "commands": {"lin_vel_x": [0.5, 0.5], "ang_vel_z": [0.0, 0.0], "heading_command": False},
     })  # fmt: skip
     env = G1Env(cfg, 4, seed=0)
@@ -93,4 +93,9 @@ def test_env_clock_observation_and_reward():
     assert torch.equal(env.expected_stance, expected)
     match = (env.sim.state.foot_contact == expected).float().mean(-1)
     torch.testing.assert_close(res.reward_terms["feet_phase_contact"], match * env.dt)
+    # Standing in the default pose right after reset: the feet are at their standing height.
+    lift = env._foot_clearance(env.sim.state.foot_pos_w)
+    assert lift.abs().max() < 0.03
+    swing = (lift / 0.08).clamp(0, 1) * (~expected).float()
+    torch.testing.assert_close(res.reward_terms["feet_swing_clearance"], swing.mean(-1) * env.dt)
     env.close()

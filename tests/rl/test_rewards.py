@@ -86,6 +86,15 @@ def test_phase_contact_is_the_matching_fraction():
     torch.testing.assert_close(R.feet_phase_contact(contact, expected), T([1.0, 0.5, 0.0]))
 
 
+def test_swing_clearance_pays_lift_of_swing_feet_only():
+    clearance = T([[0.04, 0.2], [0.0, -0.01], [0.08, 0.08]])
+    expected = torch.tensor([[False, True], [False, False], [True, True]])
+    # env 0: left swings at half the 0.08 m target, right in stance; env 1: no lift (one foot
+    # below its standing height counts 0); env 2: both expected down.
+    got = R.feet_swing_clearance(clearance, expected, 0.08)
+    torch.testing.assert_close(got, T([0.25, 0.0, 0.0]))
+
+
 def test_feet_slide_counts_stance_feet_only():
     vel = T([[[3.0, 4.0], [1.0, 0.0]], [[0.6, 0.8], [0.0, 2.0]]])  # speeds 5, 1 | 1, 2
     contact = torch.tensor([[True, True], [True, False]])
@@ -132,6 +141,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
         foot_contact=r(n, 2) > 0,
         prev_foot_contact=r(n, 2) > 0,
         expected_stance=r(n, 2) > 0,
+        foot_clearance=r(n, 2),
         foot_force_w=r(n, 2, 3),
         soft_limits=T([[-0.5, 0.5]] * 29),
         projected_gravity_b=r(n, 3),
@@ -142,7 +152,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
 def test_compute_rewards_weights_scaling_and_terms():
     cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
-                  feet_phase_contact=1.0)  # fmt: skip
+                  feet_phase_contact=1.0, feet_swing_clearance=1.0)  # fmt: skip
     x = _inputs()
     total, terms = R.compute_rewards(cfg, x)
     assert set(terms) == set(R.TERM_NAMES)
