@@ -44,7 +44,7 @@ from rl.amp_obs import (
 from rl.commands import VelocityCommands
 from rl.curriculum import CommandProgress, TerrainCurriculum
 from rl import gait_clock
-from rl.env_config import ConfigError, EnvConfig
+from rl.env_config import ConfigError, EnvConfig, rewards_at
 from rl.observations import (
     actor_noise_vector,
     actor_obs,
@@ -222,9 +222,7 @@ class G1Env:
         self.soft_limits = soft_joint_limits(limits, cfg.rewards.soft_limit_factor)
         self._noise = actor_noise_vector(cfg.observations, J, A, E).to(dev)
         self._noise_on = cfg.randomization.obs_noise_on and cfg.observations.noise
-        self._track_norm = cfg.rewards.track_lin_vel_xy_exp * (
-            self.dt if cfg.rewards.scale_by_dt else 1.0
-        )
+        self.set_iteration(0)
 
         # Per-env buffers.
         def z(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -302,7 +300,7 @@ class G1Env:
             self._advance_clock()
         lin_vel_xy_h = torch.matmul(st.root_lin_vel_w[:, None, :], to_heading)[:, 0, :2]
         reward, terms = compute_rewards(
-            cfg.rewards,
+            self.reward_cfg,
             RewardInputs(
                 lin_vel_xy_h=lin_vel_xy_h,
                 ang_vel_z_w=st.root_ang_vel_w[:, 2],
@@ -326,7 +324,7 @@ class G1Env:
                 expected_stance=self.expected_stance,
                 foot_clearance=(
                     self._foot_clearance(st.foot_pos_w)
-                    if cfg.rewards.feet_swing_clearance
+                    if self.reward_cfg.feet_swing_clearance
                     else self.contact_time  # unread: the term is off
                 ),
                 foot_force_w=st.foot_contact_force_w,
@@ -369,6 +367,13 @@ class G1Env:
             reward_terms=terms,
             episode_stats=stats,
         )
+
+    def set_iteration(self, iteration: int) -> None:
+        """The training iteration about to run (the runner calls this): selects the reward
+        weights of ``env.reward_stages``."""
+        self.reward_cfg = rewards_at(self.cfg, iteration)
+        r = self.reward_cfg
+        self._track_norm = r.track_lin_vel_xy_exp * (self.dt if r.scale_by_dt else 1.0)
 
     @property
     def physics_threads(self) -> int:

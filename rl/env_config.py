@@ -24,6 +24,14 @@ from rl.terrain import ScanGrid, TerrainConfig
 
 
 @dataclass(frozen=True)
+class RewardStage:
+    """From PPO iteration ``start_iteration`` on, these weights override ``env.rewards``."""
+
+    start_iteration: int
+    rewards: dict[str, float]  # RewardConfig field -> value
+
+
+@dataclass(frozen=True)
 class EnvConfig:
     """Everything that defines the task and its simulation."""
 
@@ -37,6 +45,9 @@ class EnvConfig:
     height_scan: ScanGrid = field(default_factory=ScanGrid)  # critic height-scan grid
     rewards: RewardConfig = field(default_factory=RewardConfig)  # weights and parameters
     gait_clock: GaitClockConfig = field(default_factory=GaitClockConfig)  # stride phase
+    # Reward curriculum: stages of weight overrides by PPO iteration (resume-safe: the runner
+    # sets the iteration); e.g. learn to balance under a large fall penalty, then to walk.
+    reward_stages: tuple[RewardStage, ...] = ()
     terminations: TerminationConfig = field(default_factory=TerminationConfig)  # falls, timeout
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)  # DR
     action_scale: float = 0.25  # rad per action unit: target = default_pose + scale * action
@@ -59,7 +70,18 @@ class EnvConfig:
             raise ConfigError(
                 f"env.reference_init_prob: must be in [0, 1], got {self.reference_init_prob}"
             )
+        starts = [st.start_iteration for st in self.reward_stages]
+        if any(b <= a for a, b in zip(starts, starts[1:])) or any(x < 1 for x in starts):
+            raise ConfigError(f"env.reward_stages: start_iteration must be >= 1 and increase, got {starts}")
+        names = {f.name for f in dataclasses.fields(RewardConfig)}
+        for st in self.reward_stages:
+            unknown = sorted(set(st.rewards) - names)
+            if unknown:
+                raise ConfigError(f"env.reward_stages[{st.start_iteration}]: unknown reward keys {unknown}")
+        stage_terms = {k for st in self.reward_stages for k, v in st.rewards.items() if v}
         for term in ("feet_phase_contact", "feet_swing_clearance"):
+            if term in stage_terms and not self.gait_clock.enabled:
+                raise ConfigError(f"env.reward_stages: {term} needs env.gait_clock.enabled")
             if getattr(self.rewards, term) != 0.0 and not self.gait_clock.enabled:
                 raise ConfigError(
                     f"env.rewards.{term} needs the gait clock: set env.gait_clock.enabled"
@@ -71,6 +93,15 @@ class EnvConfig:
                 f"env.spawn_xy_noise: {self.spawn_xy_noise} m leaves the {self.terrain.platform_size}"
                 " m spawn platform; use at most half the platform size"
             )
+
+
+def rewards_at(cfg: EnvConfig, iteration: int) -> RewardConfig:
+    """The reward weights in force at PPO ``iteration`` (``env.rewards`` + the stages begun)."""
+    rewards = cfg.rewards
+    for st in cfg.reward_stages:
+        if iteration >= st.start_iteration:
+            rewards = dataclasses.replace(rewards, **st.rewards)
+    return rewards
 
 
 def parse_env_config(data: dict[str, Any] | None, where: str = "env") -> EnvConfig:

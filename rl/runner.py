@@ -373,7 +373,10 @@ class OnPolicyRunner:
         self._open_logs()
         start_it, start_time = self.iteration, time.perf_counter()
         stats: dict[str, float] = {}
+        set_iteration = getattr(self.env, "set_iteration", None)
         while self.iteration < end:
+            if set_iteration is not None:
+                set_iteration(self.iteration)  # e.g. the env's reward curriculum
             stats = self._iteration()
             self.iteration += 1
             elapsed = time.perf_counter() - start_time

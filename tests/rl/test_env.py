@@ -266,3 +266,30 @@ def test_fixed_joints_hold_their_default_targets():
     env.close()
     with pytest.raises(ConfigError, match="fixes every joint"):
         G1Env(plane_config(fixed_joints=["*"]), 1, seed=0)
+
+
+def test_reward_stages_switch_weights_by_iteration():
+    cfg = plane_config(
+        rewards={"termination_penalty": -200.0, "track_lin_vel_xy_exp": 1.0},
+        reward_stages=[{"start_iteration": 10, "rewards": {"termination_penalty": -50.0}},
+                       {"start_iteration": 20, "rewards": {"track_lin_vel_xy_exp": 2.0}}],
+    )  # fmt: skip
+    from rl.env_config import rewards_at
+
+    assert rewards_at(cfg, 9).termination_penalty == -200.0
+    assert rewards_at(cfg, 10).termination_penalty == -50.0
+    at20 = rewards_at(cfg, 25)
+    assert (at20.termination_penalty, at20.track_lin_vel_xy_exp) == (-50.0, 2.0)
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    a = env.step(torch.zeros(N, 29)).reward_terms["track_lin_vel_xy_exp"]
+    env.set_iteration(20)
+    b = env.step(torch.zeros(N, 29)).reward_terms["track_lin_vel_xy_exp"]
+    # Same kernel values one step apart (standing still), twice the weight.
+    torch.testing.assert_close(b, 2.0 * a, atol=2e-4, rtol=0.02)
+    env.close()
+    with pytest.raises(ConfigError, match="unknown reward keys"):
+        plane_config(reward_stages=[{"start_iteration": 5, "rewards": {"nope": 1.0}}])
+    with pytest.raises(ConfigError, match="increase"):
+        plane_config(reward_stages=[{"start_iteration": 5, "rewards": {}},
+                                    {"start_iteration": 5, "rewards": {}}])  # fmt: skip

@@ -288,3 +288,23 @@ def test_update_runs_with_the_physics_threads_and_rollout_with_one(
                               tmp_path / "b", 0)  # fmt: skip
     assert explicit.learn_threads == 3
     explicit.close()
+
+
+def test_runner_tells_the_env_each_iteration(tmp_path: Path) -> None:
+    """Envs with ``set_iteration`` (reward curricula) hear the iteration before each one runs,
+    also after a resume."""
+    seen: list[int] = []
+
+    def make_env() -> PointMassCircleEnv:
+        env = PointMassCircleEnv(CircleTaskConfig(num_envs=8, episode_length=10), seed=0)
+        env.set_iteration = seen.append  # type: ignore[attr-defined]
+        return env
+
+    runner = OnPolicyRunner(make_env(), TINY, "cpu", tmp_path, 0)
+    runner.learn(2)
+    runner.close()
+    resumed = OnPolicyRunner(make_env(), TINY, "cpu", tmp_path, 0)
+    assert resumed.resume() == 2
+    resumed.learn()
+    resumed.close()
+    assert seen == [0, 1, 2]
