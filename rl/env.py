@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from retarget.robot import forward_kinematics, load_robot, robot_spec
+from rl import gait_clock
 from rl.amp_obs import (
     AmpHistory,
     InMemoryMotionSource,
@@ -43,7 +44,6 @@ from rl.amp_obs import (
 )
 from rl.commands import VelocityCommands
 from rl.curriculum import CommandProgress, TerrainCurriculum
-from rl import gait_clock
 from rl.env_config import ConfigError, EnvConfig, rewards_at
 from rl.observations import (
     actor_noise_vector,

@@ -8,6 +8,7 @@ the dotted key path), via ``mocap.configs.from_dict``. Variants are built with
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -71,13 +72,17 @@ class EnvConfig:
                 f"env.reference_init_prob: must be in [0, 1], got {self.reference_init_prob}"
             )
         starts = [st.start_iteration for st in self.reward_stages]
-        if any(b <= a for a, b in zip(starts, starts[1:])) or any(x < 1 for x in starts):
-            raise ConfigError(f"env.reward_stages: start_iteration must be >= 1 and increase, got {starts}")
+        if any(b <= a for a, b in itertools.pairwise(starts)) or any(x < 1 for x in starts):
+            raise ConfigError(
+                f"env.reward_stages: start_iteration must be >= 1 and increase, got {starts}"
+            )
         names = {f.name for f in dataclasses.fields(RewardConfig)}
         for st in self.reward_stages:
             unknown = sorted(set(st.rewards) - names)
             if unknown:
-                raise ConfigError(f"env.reward_stages[{st.start_iteration}]: unknown reward keys {unknown}")
+                raise ConfigError(
+                    f"env.reward_stages[{st.start_iteration}]: unknown reward keys {unknown}"
+                )
         stage_terms = {k for st in self.reward_stages for k, v in st.rewards.items() if v}
         for term in ("feet_phase_contact", "feet_swing_clearance"):
             if term in stage_terms and not self.gait_clock.enabled:

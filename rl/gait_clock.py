@@ -18,15 +18,20 @@ the evaluation uses), so the cadence the policy is taught is the reference's, sp
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from mocap.configs import ConfigError
+
+if TYPE_CHECKING:
+    from rl.env_config import EnvConfig
 
 #: Stride period (s) against forward speed (m/s) of the built-in demo walks at G1 scale (root
 #: scale ~0.76): used only when no dataset is given to measure it from.
@@ -57,7 +62,7 @@ class GaitClockConfig:
             raise ConfigError(
                 f"env.gait_clock.stride_period: (speed, period > 0) pairs expected, got {table}"
             )
-        if any(b[0] <= a[0] for a, b in zip(table, table[1:])):
+        if any(b[0] <= a[0] for a, b in itertools.pairwise(table)):
             raise ConfigError(
                 f"env.gait_clock.stride_period: speeds must increase, got {[p[0] for p in table]}"
             )
@@ -86,7 +91,9 @@ def advance(phase: torch.Tensor, dt: float, period: torch.Tensor) -> torch.Tenso
     return torch.remainder(phase + dt / period, 1.0)
 
 
-def expected_stance(phase: torch.Tensor, duty_factor: float, standing: torch.Tensor) -> torch.Tensor:
+def expected_stance(
+    phase: torch.Tensor, duty_factor: float, standing: torch.Tensor
+) -> torch.Tensor:
     """[N, 2] bool: left and right foot expected on the ground (both while ``standing``)."""
     offsets = torch.tensor(FOOT_OFFSETS, dtype=phase.dtype, device=phase.device)
     stance = torch.remainder(phase[:, None] + offsets, 1.0) < duty_factor
@@ -162,7 +169,7 @@ def measure_stride_period(
     return table
 
 
-def resolve(env_cfg, dataset: str | None, dof_names: Sequence[str]):
+def resolve(env_cfg: EnvConfig, dataset: str | None, dof_names: Sequence[str]) -> EnvConfig:
     """``env_cfg`` with the gait clock's stride periods measured from ``dataset`` when the clock
     is on and gives none (training and evaluation call this alike, so both see one clock)."""
     import dataclasses
@@ -171,6 +178,4 @@ def resolve(env_cfg, dataset: str | None, dof_names: Sequence[str]):
     if not clock.enabled or clock.stride_period or dataset is None:
         return env_cfg
     table = measure_stride_period(dataset, dof_names)
-    return dataclasses.replace(
-        env_cfg, gait_clock=dataclasses.replace(clock, stride_period=table)
-    )
+    return dataclasses.replace(env_cfg, gait_clock=dataclasses.replace(clock, stride_period=table))
