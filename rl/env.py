@@ -237,6 +237,7 @@ class G1Env:
         self.phase = z(N)  # gait clock phase in [0, 1)
         self.expected_stance = torch.ones(N, F, dtype=torch.bool, device=dev)
         self.prev_foot_pos = z(N, F, 3)
+        self._no_foot_vel = z(N, F, 2)
         self.prev_foot_contact = z(N, F, dtype=torch.bool)
         self.episode_length = z(N, dtype=torch.long)
         self.episode_return = z(N)
@@ -318,7 +319,11 @@ class G1Env:
                 first_contact=first_contact,
                 air_time=self.air_time,
                 contact_time=self.contact_time,
-                foot_vel_xy=(st.foot_pos_w[..., :2] - self.prev_foot_pos[..., :2]) / self.dt,
+                foot_vel_xy=(
+                    (st.foot_pos_w[..., :2] - self.prev_foot_pos[..., :2]) / self.dt
+                    if self.reward_cfg.feet_slide
+                    else self._no_foot_vel  # unread: the term is off
+                ),
                 foot_contact=st.foot_contact,
                 prev_foot_contact=self.prev_foot_contact,
                 expected_stance=self.expected_stance,
