@@ -38,6 +38,11 @@ from rl.observations import heading_matrix, quat_mul, rotation_matrix
 STATE_KEYS = ("root_pos", "root_quat", "root_lin_vel", "root_ang_vel", "dof_pos", "dof_vel")
 
 
+def joint_indices_except(names: Sequence[str], patterns: Sequence[str]) -> tuple[int, ...]:
+    """Indices of the joints in ``names`` that match none of the fnmatch ``patterns``."""
+    return tuple(i for i, n in enumerate(names) if not any(fnmatch(n, p) for p in patterns))
+
+
 def amp_dof_indices(dof_names: Sequence[str], exclude: Sequence[str]) -> tuple[int, ...]:
     """Indices of the joints whose positions and velocities enter the AMP features: every joint
     except those matching an ``exclude`` fnmatch pattern (e.g. ``*wrist*``).
@@ -46,7 +51,7 @@ def amp_dof_indices(dof_names: Sequence[str], exclude: Sequence[str]) -> tuple[i
     out: a policy that moves them at all is told apart from the reference by them alone, and the
     discriminator saturates on that instead of judging the gait.
     """
-    keep = tuple(i for i, n in enumerate(dof_names) if not any(fnmatch(n, p) for p in exclude))
+    keep = joint_indices_except(dof_names, exclude)
     if not keep:
         raise ValueError(f"AMP joint exclusion {list(exclude)} leaves no joint in the features")
     return keep

@@ -27,7 +27,6 @@ the same seed gives the same trajectory.
 from __future__ import annotations
 
 import math
-from fnmatch import fnmatch
 
 import numpy as np
 import torch
@@ -41,6 +40,7 @@ from rl.amp_obs import (
     amp_dof_indices,
     amp_obs,
     amp_obs_dim,
+    joint_indices_except,
 )
 from rl.commands import VelocityCommands
 from rl.curriculum import CommandProgress, TerrainCurriculum
@@ -180,10 +180,7 @@ class G1Env:
             if (grid.offset, grid.clip) == (default_grid.offset, default_grid.clip)
             else grid
         )
-        names = self.robot.dof_names
-        self.action_dof_index = tuple(
-            i for i, n in enumerate(names) if not any(fnmatch(n, p) for p in cfg.fixed_joints)
-        )
+        self.action_dof_index = joint_indices_except(self.robot.dof_names, cfg.fixed_joints)
         if not self.action_dof_index:
             raise ConfigError(f"env.fixed_joints {list(cfg.fixed_joints)} fixes every joint")
         self._action_dofs = torch.tensor(self.action_dof_index, dtype=torch.long, device=dev)
