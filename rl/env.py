@@ -331,6 +331,8 @@ class G1Env:
                 ),
                 foot_force_w=st.foot_contact_force_w,
                 soft_limits=self.soft_limits,
+                default_dof_pos=self.default_dof_pos,
+                deviation_mask=self._deviation_mask,
                 projected_gravity_b=gravity_b,
                 terminated=terminated,
                 dt=self.dt,
@@ -375,6 +377,11 @@ class G1Env:
         weights of ``env.reward_stages``."""
         self.reward_cfg = rewards_at(self.cfg, iteration)
         r = self.reward_cfg
+        free = set(joint_indices_except(self.robot.dof_names, r.deviation_joints))
+        self._deviation_mask = torch.tensor(
+            [0.0 if i in free else 1.0 for i in range(len(self.robot.dof_names))],
+            device=self.default_dof_pos.device,
+        )
         self._track_norm = r.track_lin_vel_xy_exp * (self.dt if r.scale_by_dt else 1.0)
 
     @property

@@ -30,6 +30,7 @@ TERM_NAMES = (
     "feet_swing_clearance",
     "feet_stumble",
     "joint_pos_limits",
+    "joint_deviation_l1",
     "flat_orientation_l2",
     "termination_penalty",
 )
@@ -178,6 +179,15 @@ def joint_pos_limits(dof_pos: torch.Tensor, soft_limits: torch.Tensor) -> torch.
     return torch.sum(below + above, dim=-1)
 
 
+def joint_deviation_l1(
+    dof_pos: torch.Tensor, default_dof_pos: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Summed distance (rad) of the ``mask``ed joints [J] (1 = counted) from the default pose [N]:
+    holds the joints walking barely needs (hip yaw/roll, waist, arms) near their rest pose
+    (Isaac Lab's ``joint_deviation_l1`` on the G1)."""
+    return torch.sum((dof_pos - default_dof_pos).abs() * mask, dim=-1)
+
+
 def soft_joint_limits(limits: torch.Tensor, factor: float) -> torch.Tensor:
     """Limits [J, 2] shrunk about their midpoints to ``factor`` of the range."""
     mid = limits.mean(dim=-1, keepdim=True)
@@ -217,6 +227,10 @@ class RewardConfig:
     swing_clearance_target: float = 0.08  # m above the standing foot height that earns the full lift
     feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
     joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
+    joint_deviation_l1: float = 0.0  # weight; distance of deviation_joints from the default pose
+    deviation_joints: tuple[str, ...] = (  # fnmatch patterns of the joints joint_deviation_l1 counts
+        "*hip_yaw*", "*hip_roll*", "waist_*", "*shoulder*", "*elbow*", "*wrist*",
+    )  # fmt: skip
     flat_orientation_l2: float = -1.0  # weight; base tilt
     termination_penalty: float = -200.0  # weight; falls
     tracking_std: float = 0.5  # std (m/s, rad/s) of the exponential tracking kernels
@@ -258,6 +272,8 @@ class RewardInputs:
     foot_clearance: torch.Tensor  # [N, F] m, foot height above the terrain minus its standing height
     foot_force_w: torch.Tensor  # [N, F, 3] N
     soft_limits: torch.Tensor  # [J, 2] rad
+    default_dof_pos: torch.Tensor  # [J] rad, the rest pose
+    deviation_mask: torch.Tensor  # [J] 1.0 for the joints joint_deviation_l1 counts, else 0.0
     projected_gravity_b: torch.Tensor  # [N, 3]
     terminated: torch.Tensor  # [N] bool
     dt: float  # s, policy step
@@ -298,6 +314,9 @@ def compute_rewards(
         ),
         "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
         "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),
+        "joint_deviation_l1": lambda: joint_deviation_l1(
+            x.dof_pos, x.default_dof_pos, x.deviation_mask
+        ),
         "flat_orientation_l2": lambda: flat_orientation_l2(x.projected_gravity_b),
         "termination_penalty": lambda: termination_penalty(x.terminated),
     }

@@ -268,6 +268,20 @@ def test_fixed_joints_hold_their_default_targets():
         G1Env(plane_config(fixed_joints=["*"]), 1, seed=0)
 
 
+def test_joint_deviation_counts_the_configured_joints():
+    cfg = plane_config(rewards={"joint_deviation_l1": -0.1, "deviation_joints": ["waist_*"]})
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    res = env.step(torch.ones(N, 29))
+    names = env.robot.dof_names
+    waist = [i for i, n in enumerate(names) if n.startswith("waist_")]
+    assert len(waist) == 3 and env._deviation_mask.sum().item() == 3.0
+    dev = (env.sim.state.dof_pos[:, waist] - env.default_dof_pos[waist]).abs().sum(-1)
+    torch.testing.assert_close(res.reward_terms["joint_deviation_l1"], -0.1 * env.dt * dev)
+    assert torch.all(dev > 0.05)  # the waist moved towards its targets (default + 0.25 rad)
+    env.close()
+
+
 def test_reward_stages_switch_weights_by_iteration():
     cfg = plane_config(
         rewards={"termination_penalty": -200.0, "track_lin_vel_xy_exp": 1.0},

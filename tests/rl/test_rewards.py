@@ -95,6 +95,13 @@ def test_swing_clearance_pays_lift_of_swing_feet_only():
     torch.testing.assert_close(got, T([0.25, 0.0, 0.0]))
 
 
+def test_joint_deviation_counts_masked_joints_only():
+    q = T([[0.3, -0.2, 1.0], [0.1, 0.1, 0.1]])
+    default = T([0.1, 0.0, 0.0])
+    mask = T([1.0, 1.0, 0.0])  # the third joint is free
+    torch.testing.assert_close(R.joint_deviation_l1(q, default, mask), T([0.4, 0.1]))
+
+
 def test_feet_slide_counts_stance_feet_only():
     vel = T([[[3.0, 4.0], [1.0, 0.0]], [[0.6, 0.8], [0.0, 2.0]]])  # speeds 5, 1 | 1, 2
     contact = torch.tensor([[True, True], [True, False]])
@@ -144,6 +151,8 @@ def _inputs(n: int = 2) -> R.RewardInputs:
         foot_clearance=r(n, 2),
         foot_force_w=r(n, 2, 3),
         soft_limits=T([[-0.5, 0.5]] * 29),
+        default_dof_pos=r(29),
+        deviation_mask=(r(29) > 0).float(),
         projected_gravity_b=r(n, 3),
         terminated=T([True, False]),
         dt=0.02,
@@ -152,7 +161,8 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
 def test_compute_rewards_weights_scaling_and_terms():
     cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
-                  feet_phase_contact=1.0, feet_swing_clearance=1.0)  # fmt: skip
+                  feet_phase_contact=1.0, feet_swing_clearance=1.0,
+                  joint_deviation_l1=-0.1)  # fmt: skip
     x = _inputs()
     total, terms = R.compute_rewards(cfg, x)
     assert set(terms) == set(R.TERM_NAMES)
