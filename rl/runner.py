@@ -226,6 +226,7 @@ class OnPolicyRunner:
         self._metrics: MetricsLog | None = None
         self._writer = None
         self._resumed_from: int | None = None
+        self.wall_s = 0.0  # training wall time (s) so far, across learn() calls and resumptions
 
     # --- rollout ------------------------------------------------------------------------------
     def _reset_env(self) -> None:
@@ -372,6 +373,7 @@ class OnPolicyRunner:
             self._reset_env()
         self._open_logs()
         start_it, start_time = self.iteration, time.perf_counter()
+        wall_before = self.wall_s
         stats: dict[str, float] = {}
         set_iteration = getattr(self.env, "set_iteration", None)
         while self.iteration < end:
@@ -380,10 +382,11 @@ class OnPolicyRunner:
             stats = self._iteration()
             self.iteration += 1
             elapsed = time.perf_counter() - start_time
+            self.wall_s = wall_before + elapsed
             row = {
                 "iteration": self.iteration,
                 "env_steps": self.iteration * self.storage.num_steps * self.storage.num_envs,
-                "wall_s": elapsed,
+                "wall_s": self.wall_s,
                 **stats,
             }
             self._log(row)
@@ -447,6 +450,7 @@ class OnPolicyRunner:
         """Write ``checkpoints/ckpt_{iteration}.pt`` atomically; prune old ones."""
         state = {
             "iteration": self.iteration,
+            "wall_s": self.wall_s,
             "config": configs.canonical_json(self.cfg),
             "model": self.model.state_dict(),
             "ppo": self.ppo.state_dict(),
@@ -483,6 +487,7 @@ class OnPolicyRunner:
         for k, v in state["episode_history"].items():
             self.episode_history[k].extend(v)
         self.iteration = int(state["iteration"])
+        self.wall_s = float(state.get("wall_s", 0.0))  # absent in checkpoints before it was kept
         return self.iteration
 
     def resume(self) -> int:

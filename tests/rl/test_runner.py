@@ -236,6 +236,10 @@ def test_resume_after_sigkill(tmp_path: Path) -> None:
     assert f"resumed at iteration {last}" in done.stderr
     rows = read_metrics(log_dir / "metrics.csv")
     assert [int(r["iteration"]) for r in rows] == list(range(1, 81))
+    # Wall time accumulates across the interruption: it never restarts from zero.
+    wall = [float(r["wall_s"]) for r in rows]
+    assert all(b >= a for a, b in zip(wall, wall[1:], strict=False))
+    assert wall[last] >= wall[last - 1] > 0.0
     assert (log_dir / "checkpoints" / "ckpt_000080.pt").exists() and (
         log_dir / "policy.pt"
     ).exists()
