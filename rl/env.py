@@ -217,6 +217,11 @@ class G1Env:
         ).to(dev)
         limits = torch.tensor(np.array(self.robot.joint_limits), dtype=torch.float32).to(dev)
         self.soft_limits = soft_joint_limits(limits, cfg.rewards.soft_limit_factor)
+        # joint_deviation_l1's joints (reward stages change weights only, never this list).
+        free = set(joint_indices_except(self.robot.dof_names, cfg.rewards.deviation_joints))
+        self._deviation_mask = torch.tensor(
+            [0.0 if i in free else 1.0 for i in range(len(self.robot.dof_names))]
+        ).to(dev)
         self._noise = actor_noise_vector(cfg.observations, J, A, E).to(dev)
         self._noise_on = cfg.randomization.obs_noise_on and cfg.observations.noise
         self.set_iteration(0)
@@ -377,11 +382,6 @@ class G1Env:
         weights of ``env.reward_stages``."""
         self.reward_cfg = rewards_at(self.cfg, iteration)
         r = self.reward_cfg
-        free = set(joint_indices_except(self.robot.dof_names, r.deviation_joints))
-        self._deviation_mask = torch.tensor(
-            [0.0 if i in free else 1.0 for i in range(len(self.robot.dof_names))],
-            device=self.default_dof_pos.device,
-        )
         self._track_norm = r.track_lin_vel_xy_exp * (self.dt if r.scale_by_dt else 1.0)
 
     @property
