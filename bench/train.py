@@ -4,8 +4,9 @@ The G1 environment on a flat floor (``rl.train.TrainConfig`` defaults otherwise:
 auto-resets) with a synthetic reference motion (a walking clip built in memory: the root walks
 forward at 1 m/s, the legs swing; ``rl.amp_obs.InMemoryMotionSource``), so reference state
 initialisation and the AMP discriminator (default ``rl.amp.AMPConfig``) are exercised. Training
-iterations of ``rl.runner.OnPolicyRunner`` (``learn(1)``: rollout, style rewards, PPO update,
-discriminator update, metrics row) alternate with blocks of raw physics (the env's own
+iterations of ``rl.runner.OnPolicyRunner`` (chunks of ``learn(k)``: rollout, style rewards, PPO
+update, discriminator update, metrics row; with ``runner.amp_overlap`` all but a chunk's last
+discriminator update run beside the next rollout, as in a long run) alternate with blocks of raw physics (the env's own
 ``MujocoSim.physics_only_step``'s work: the same ``mujoco.rollout`` call, models and threads, no
 torch work, replaying the iteration's own rollout inputs, i.e. each step's start state and
 targets; its end state is discarded), so load from other processes hits both alike.
@@ -47,7 +48,7 @@ from rl.amp import AMPConfig
 from rl.amp_obs import InMemoryMotionSource, amp_dof_indices, finite_difference_velocities
 from rl.env import G1Env
 from rl.env_config import EnvConfig, parse_env_config
-from rl.runner import OnPolicyRunner, RunnerConfig
+from rl.runner import OnPolicyRunner, RunnerConfig, read_metrics
 from rl.train import TrainConfig
 
 
@@ -82,11 +83,14 @@ def synthetic_walk(
     )
 
 
-def bench_config(num_envs: int, steps: int, threads: int, seed: int) -> TrainConfig:
+def bench_config(
+    num_envs: int, steps: int, threads: int, seed: int, amp_overlap: bool = True
+) -> TrainConfig:
     """TrainConfig defaults with a flat floor, AMP on, no TensorBoard/progress/checkpoints."""
     env = parse_env_config({"terrain": {"kind": "plane"}, "sim": {"num_threads": threads}})
     runner = replace(
         RunnerConfig(),
+        amp_overlap=amp_overlap,
         num_steps_per_env=steps,
         max_iterations=1_000_000,
         save_interval=1_000_000,
@@ -97,9 +101,18 @@ def bench_config(num_envs: int, steps: int, threads: int, seed: int) -> TrainCon
     return TrainConfig(seed=seed, num_envs=num_envs, env=env, runner=runner)
 
 
-def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> dict:
-    """Interleaved timing of training iterations and raw physics blocks of the same length."""
-    cfg = bench_config(num_envs, steps, threads, seed)
+def measure(
+    num_envs: int,
+    pairs: int,
+    steps: int,
+    threads: int,
+    seed: int,
+    chunk: int = 4,
+    amp_overlap: bool = True,
+) -> dict:
+    """Interleaved timing of training chunks (``chunk`` iterations) and raw physics blocks
+    replaying the same steps."""
+    cfg = bench_config(num_envs, steps, threads, seed, amp_overlap)
     robot = load_robot(cfg.env.robot_mjcf)
     # As rl.train.build_env, with the in-memory reference instead of an HDF5 dataset.
     env = G1Env(cfg.env, cfg.num_envs, seed=cfg.seed, motion_dataset=synthetic_walk(robot))
@@ -130,6 +143,7 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
             np.copyto(sim._ctrl, saved_ctrl)
             inputs.clear()
 
+        metrics = Path(log_dir) / "metrics.csv"
         runner.learn(1)  # warm-up: first allocations, normaliser start-up
         raw_block()
         t_train = t_raw = physics = collect = 0.0
@@ -137,10 +151,10 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
         for _ in range(pairs):
             r0 = sim.rollout_seconds
             t0 = time.perf_counter()
-            stats = runner.learn(1)
+            stats = runner.learn(chunk)
             t1 = time.perf_counter()
             physics += sim.rollout_seconds - r0
-            collect += stats["time/collect_s"]
+            collect += sum(float(r["time/collect_s"]) for r in read_metrics(metrics)[-chunk:])
             raw_block()
             t2 = time.perf_counter()
             t_train += t1 - t0
@@ -148,7 +162,7 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
             pair_ratios.append((t2 - t1) / (t1 - t0))
         runner.close()
     env.close()
-    env_steps = pairs * steps * num_envs
+    env_steps = pairs * chunk * steps * num_envs
     train_sps = env_steps / t_train
     raw_sps = env_steps * sim.decimation / t_raw
     return {
@@ -160,7 +174,9 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
         "physics_fraction": round(physics / t_train, 4),
         "num_envs": num_envs,
         "steps_per_iteration": steps,
-        "iterations": pairs,
+        "iterations": pairs * chunk,
+        "chunk": chunk,
+        "amp_overlap": amp_overlap,
         "threads": sim.num_threads,
         "decimation": sim.decimation,
         "seconds": round(t_train + t_raw, 2),
@@ -170,13 +186,20 @@ def measure(num_envs: int, pairs: int, steps: int, threads: int, seed: int) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", type=int, default=256)
-    parser.add_argument("--iterations", type=int, default=6, help="timed training iterations")
+    parser.add_argument("--iterations", type=int, default=8, help="timed training iterations")
+    parser.add_argument("--chunk", type=int, default=4, help="iterations per learn() call")
+    parser.add_argument("--no-amp-overlap", action="store_true",
+                        help="discriminator update after each PPO update (runner.amp_overlap off)")
     parser.add_argument("--steps", type=int, default=24, help="rollout steps per env")
     parser.add_argument("--threads", type=int, default=0, help="0 = all available CPUs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    r = measure(args.envs, args.iterations, args.steps, args.threads, args.seed)
+    chunk = max(1, args.chunk)
+    pairs = max(1, -(-args.iterations // chunk))
+    r = measure(
+        args.envs, pairs, args.steps, args.threads, args.seed, chunk, not args.no_amp_overlap
+    )
     r["target_ratio"] = 0.8
     assert math.isfinite(r["ratio"])
     print(json.dumps(r))

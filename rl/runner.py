@@ -40,6 +40,7 @@ import torch
 from mocap import configs
 from mocap.fileio import atomic_path
 from rl.amp import AMP, AMPConfig
+from rl.background import BackgroundJob
 from rl.models import ActorCritic, ModelConfig, build_model, gaussian_log_prob
 from rl.ppo import PPO, PPOConfig
 from rl.schedules import linear_std
@@ -65,6 +66,12 @@ class RunnerConfig:
     # torch threads of the update phase, when the physics threads are idle (the rollout keeps
     # torch at 1 thread beside them); 0 = as many as the env's physics threads
     learn_threads: int = 0
+    # Run each discriminator update in a background thread (lowest CPU priority) beside the next
+    # rollout, whose style rewards are computed after it finishes: the same algorithm (the style
+    # rewards of rollout k+1 come from the discriminator after update k either way), with the
+    # update soaking up the CPU the rollout leaves idle. Checkpoint iterations and the last one
+    # of a learn() call update in place.
+    amp_overlap: bool = True
 
 
 #: RunnerConfig fields that may change between a checkpoint and its resumption: the budget and
@@ -76,6 +83,7 @@ RESUMABLE_FIELDS = (
     "tensorboard",
     "progress",
     "learn_threads",
+    "amp_overlap",
 )
 
 
@@ -218,6 +226,14 @@ class OnPolicyRunner:
         self.amp_obs_buf = (
             torch.zeros(T, N, env.amp_obs_dim, device=self.device) if self.amp is not None else None
         )
+        # The rollout being updated on in the background, while the next one fills amp_obs_buf.
+        self._amp_obs_spare = (
+            torch.zeros_like(self.amp_obs_buf)
+            if self.amp_obs_buf is not None and cfg.amp_overlap
+            else None
+        )
+        self._amp_job: BackgroundJob[dict[str, float]] | None = None
+        self._pending_row: dict[str, Any] | None = None  # its row waits for the update's stats
         self.iteration = 0
         self.episode_history: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=100))
         self._obs: torch.Tensor | None = None
@@ -226,6 +242,7 @@ class OnPolicyRunner:
         self._metrics: MetricsLog | None = None
         self._writer = None
         self._resumed_from: int | None = None
+        self._progress: tuple[int, float, int] = (0, time.perf_counter(), cfg.max_iterations)
         self.wall_s = 0.0  # training wall time (s) so far, across learn() calls and resumptions
 
     # --- rollout ------------------------------------------------------------------------------
@@ -297,6 +314,7 @@ class OnPolicyRunner:
                 self._hidden = model.reset_hidden(new_hidden, res.terminated | res.truncated)
             obs_n, cobs_n = model.normalize(self._obs, self._critic_obs)
             last_values = model.value_step(cobs_n, self._hidden)
+            self._finish_amp_update()  # the discriminator the style rewards below must use
             if amp is not None:
                 # Style rewards of the whole rollout in one batch (the discriminator and its
                 # normaliser only change in the update), mixed into the stored task rewards.
@@ -321,7 +339,10 @@ class OnPolicyRunner:
         return stats
 
     # --- one iteration ------------------------------------------------------------------------
-    def _iteration(self) -> dict[str, float]:
+    def _iteration(self, amp_in_background: bool = False) -> dict[str, float]:
+        """Rollout and update. ``amp_in_background``: start the discriminator update in a
+        background thread and return without its ``amp/*`` stats (``_finish_amp_update`` adds
+        them to the pending row once it is done)."""
         cfg, it, total = self.cfg, self.iteration, self.cfg.max_iterations
         self.ppo.schedule_lr(it, total)
         if cfg.model.std_mode == "scheduled":
@@ -329,8 +350,17 @@ class OnPolicyRunner:
         t0 = time.perf_counter()
         stats = self._rollout()
         t1 = time.perf_counter()
+        style = stats["reward/style"] if self.amp is not None else 0.0
         with torch_threads(self.learn_threads):
-            stats.update(self._update(stats["reward/style"] if self.amp is not None else 0.0))
+            stats.update({f"ppo/{k}": v for k, v in self.ppo.update(self.storage).items()})
+            if self.amp is not None and not amp_in_background:
+                stats.update(self._amp_update(self.amp_obs_buf, style))
+        if self.amp is not None and amp_in_background:
+            assert self._amp_obs_spare is not None
+            # The next rollout fills the other buffer while the update reads this one.
+            buf, self.amp_obs_buf = self.amp_obs_buf, self._amp_obs_spare
+            self._amp_obs_spare = buf
+            self._amp_job = BackgroundJob(lambda: self._amp_update(buf, style), "amp-update")
         t2 = time.perf_counter()
         log_stats = getattr(self.env, "log_stats", None)
         if log_stats is not None:
@@ -346,20 +376,25 @@ class OnPolicyRunner:
         )
         return stats
 
-    def _update(self, style_reward: float) -> dict[str, float]:
-        """The PPO update, then the discriminator's (AMP), on the rollout just collected."""
-        stats = {f"ppo/{k}": v for k, v in self.ppo.update(self.storage).items()}
-        if self.amp is not None:
-            ref = self.env.sample_reference_amp_obs  # type: ignore[attr-defined]
-            amp_stats = self.amp.update(
-                self.amp_obs_buf.reshape(-1, self.amp_obs_buf.shape[-1]), ref
-            )
-            stats.update(amp_stats)
-            warnings = self.amp.check_health(
-                amp_stats["amp/acc_ref"], amp_stats["amp/acc_policy"], style_reward
-            )
-            stats["amp/warnings"] = float(len(warnings))
+    def _amp_update(self, amp_obs: torch.Tensor, style_reward: float) -> dict[str, float]:
+        """The discriminator's update on a rollout's AMP observations ``[T, N, F]``."""
+        assert self.amp is not None
+        ref = self.env.sample_reference_amp_obs  # type: ignore[attr-defined]
+        stats = self.amp.update(amp_obs.reshape(-1, amp_obs.shape[-1]), ref)
+        warnings = self.amp.check_health(stats["amp/acc_ref"], stats["amp/acc_policy"], style_reward)
+        stats["amp/warnings"] = float(len(warnings))
         return stats
+
+    def _finish_amp_update(self) -> None:
+        """Wait for a background discriminator update; emit the row that waited for it."""
+        if self._amp_job is None:
+            return
+        job, self._amp_job = self._amp_job, None
+        stats = job.result()
+        row, self._pending_row = self._pending_row, None
+        if row is not None:
+            row.update(stats)
+            self._emit(row)
 
     def learn(self, num_iterations: int | None = None) -> dict[str, float]:
         """Train until ``max_iterations`` (or ``num_iterations`` more); returns the last stats."""
@@ -376,36 +411,50 @@ class OnPolicyRunner:
         wall_before = self.wall_s
         stats: dict[str, float] = {}
         set_iteration = getattr(self.env, "set_iteration", None)
+        self._progress = (start_it, start_time, end)
         while self.iteration < end:
             if set_iteration is not None:
                 set_iteration(self.iteration)  # e.g. the env's reward curriculum
-            stats = self._iteration()
-            self.iteration += 1
-            elapsed = time.perf_counter() - start_time
-            self.wall_s = wall_before + elapsed
+            nxt = self.iteration + 1
+            save = nxt % cfg.save_interval == 0 or nxt == cfg.max_iterations
+            # A checkpoint (and the caller, after the last iteration) sees the updated discriminator.
+            background = self.amp is not None and cfg.amp_overlap and not save and nxt < end
+            stats = self._iteration(amp_in_background=background)
+            self.iteration = nxt
+            self.wall_s = wall_before + time.perf_counter() - start_time
             row = {
                 "iteration": self.iteration,
                 "env_steps": self.iteration * self.storage.num_steps * self.storage.num_envs,
                 "wall_s": self.wall_s,
                 **stats,
             }
-            self._log(row)
-            if cfg.progress:
-                done = self.iteration - start_it
-                eta = elapsed / done * (end - self.iteration)
-                ret = stats.get("episode/return", float("nan"))
-                print(
-                    f"[{self.iteration}/{cfg.max_iterations}] reward {stats['reward/total']:.4f} "
-                    f"return {ret:.2f} kl {stats['ppo/kl']:.4f} fps {stats['perf/env_steps_per_s']:.0f} "
-                    f"ETA {_hms(eta)}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            if self.iteration % cfg.save_interval == 0 or self.iteration == cfg.max_iterations:
+            if background:
+                self._pending_row = row  # emitted when its discriminator update is done
+            else:
+                self._emit(row)
+            if save:
                 self.save_checkpoint()
         if self._writer is not None:
             self._writer.flush()
         return stats
+
+    def _emit(self, row: dict[str, Any]) -> None:
+        """Log one iteration's row and print its progress line."""
+        self._log(row)
+        if not self.cfg.progress:
+            return
+        start_it, start_time, end = self._progress
+        it = int(row["iteration"])
+        elapsed = time.perf_counter() - start_time
+        eta = elapsed / max(it - start_it, 1) * max(end - it, 0)
+        ret = row.get("episode/return", float("nan"))
+        print(
+            f"[{it}/{self.cfg.max_iterations}] reward {row['reward/total']:.4f} "
+            f"return {ret:.2f} kl {row['ppo/kl']:.4f} fps {row['perf/env_steps_per_s']:.0f} "
+            f"ETA {_hms(eta)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     # --- logging -----------------------------------------------------------------------------
     def _open_logs(self) -> None:
@@ -424,9 +473,10 @@ class OnPolicyRunner:
         if self._writer is not None:
             for k, v in row.items():
                 if k != "iteration" and isinstance(v, (int, float)) and math.isfinite(v):
-                    self._writer.add_scalar(k, v, self.iteration)
+                    self._writer.add_scalar(k, v, int(row["iteration"]))
 
     def close(self) -> None:
+        self._finish_amp_update()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -448,6 +498,7 @@ class OnPolicyRunner:
 
     def save_checkpoint(self) -> Path:
         """Write ``checkpoints/ckpt_{iteration}.pt`` atomically; prune old ones."""
+        self._finish_amp_update()
         state = {
             "iteration": self.iteration,
             "wall_s": self.wall_s,

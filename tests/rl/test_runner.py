@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -313,3 +314,57 @@ def test_runner_tells_the_env_each_iteration(tmp_path: Path) -> None:
     resumed.learn()
     resumed.close()
     assert seen == [0, 1, 2]
+
+
+def test_background_discriminator_update_is_the_same_algorithm(tmp_path: Path) -> None:
+    """``amp_overlap``: the discriminator updates beside the next rollout (background thread)
+    and that rollout's style rewards wait for it, so the run is the in-place run exactly:
+    same weights, same metrics rows (amp/* stats included, in their own iteration's row)."""
+    runs = {}
+    for overlap in (False, True):
+        cfg = dataclasses.replace(
+            TINY, max_iterations=5, save_interval=100, tensorboard=False, amp_overlap=overlap
+        )
+        r = _runner(tmp_path / str(overlap), cfg)
+        if overlap:  # count the updates that really ran in the background
+            started: list[str] = []
+            amp_update = r._amp_update
+
+            def spy(*a, **k):
+                started.append(threading.current_thread().name)
+                return amp_update(*a, **k)
+
+            r._amp_update = spy  # type: ignore[method-assign]
+        r.learn(3)
+        r.learn()  # a second learn() call continues the run
+        r.close()
+        rows = [
+            {k: v for k, v in row.items() if not k.startswith(("time/", "perf/", "wall"))}
+            for row in read_metrics(tmp_path / str(overlap) / "metrics.csv")
+        ]
+        runs[overlap] = (r, rows)
+    (a, rows_a), (b, rows_b) = runs[False], runs[True]
+    # Iterations 1, 2 and 4 ran beside the next rollout; 3 and 5 end a learn() call.
+    assert started == ["amp-update", "amp-update", "MainThread", "amp-update", "MainThread"]
+    assert [int(r["iteration"]) for r in rows_b] == [1, 2, 3, 4, 5]
+    assert all(row["amp/acc_ref"] != "" for row in rows_b)
+    assert rows_a == rows_b
+    for sa, sb in (
+        (a.model.state_dict(), b.model.state_dict()),
+        (a.amp.disc.state_dict(), b.amp.disc.state_dict()),
+        (a.amp.normalizer.state_dict(), b.amp.normalizer.state_dict()),
+    ):
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert torch.equal(a.gen.get_state(), b.gen.get_state())
+
+
+def test_background_update_error_reaches_the_training_loop(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(TINY, max_iterations=4, save_interval=100, tensorboard=False)
+    r = _runner(tmp_path, cfg)
+
+    def broken(*a, **k):
+        raise RuntimeError("discriminator exploded")
+
+    r._amp_update = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="discriminator exploded"):
+        r.learn()
