@@ -151,7 +151,7 @@ def measure(
         for _ in range(pairs):
             r0 = sim.rollout_seconds
             t0 = time.perf_counter()
-            stats = runner.learn(chunk)
+            runner.learn(chunk)
             t1 = time.perf_counter()
             physics += sim.rollout_seconds - r0
             collect += sum(float(r["time/collect_s"]) for r in read_metrics(metrics)[-chunk:])
@@ -188,8 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--envs", type=int, default=256)
     parser.add_argument("--iterations", type=int, default=8, help="timed training iterations")
     parser.add_argument("--chunk", type=int, default=4, help="iterations per learn() call")
-    parser.add_argument("--no-amp-overlap", action="store_true",
-                        help="discriminator update after each PPO update (runner.amp_overlap off)")
+    parser.add_argument(
+        "--no-amp-overlap",
+        action="store_true",
+        help="discriminator update after each PPO update (runner.amp_overlap off)",
+    )
     parser.add_argument("--steps", type=int, default=24, help="rollout steps per env")
     parser.add_argument("--threads", type=int, default=0, help="0 = all available CPUs")
     parser.add_argument("--seed", type=int, default=0)

@@ -44,7 +44,7 @@ class BackgroundJob(Generic[T]):
             lower_thread_priority()
             torch.set_num_threads(1)
             self._value = fn()
-        except BaseException as e:  # re-raised in the caller by result()
+        except BaseException as e:  # noqa: BLE001 (re-raised in the caller by result())
             self._error = e
 
     def done(self) -> bool:

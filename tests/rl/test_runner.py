@@ -316,25 +316,27 @@ def test_runner_tells_the_env_each_iteration(tmp_path: Path) -> None:
     assert seen == [0, 1, 2]
 
 
+def _thread_spy(fn, names: list[str]):
+    def wrapped(*a, **k):
+        names.append(threading.current_thread().name)
+        return fn(*a, **k)
+
+    return wrapped
+
+
 def test_background_discriminator_update_is_the_same_algorithm(tmp_path: Path) -> None:
     """``amp_overlap``: the discriminator updates beside the next rollout (background thread)
     and that rollout's style rewards wait for it, so the run is the in-place run exactly:
     same weights, same metrics rows (amp/* stats included, in their own iteration's row)."""
     runs = {}
+    started: list[str] = []  # the thread each discriminator update of the overlap run ran in
     for overlap in (False, True):
         cfg = dataclasses.replace(
             TINY, max_iterations=5, save_interval=100, tensorboard=False, amp_overlap=overlap
         )
         r = _runner(tmp_path / str(overlap), cfg)
         if overlap:  # count the updates that really ran in the background
-            started: list[str] = []
-            amp_update = r._amp_update
-
-            def spy(*a, **k):
-                started.append(threading.current_thread().name)
-                return amp_update(*a, **k)
-
-            r._amp_update = spy  # type: ignore[method-assign]
+            r._amp_update = _thread_spy(r._amp_update, started)  # type: ignore[method-assign]
         r.learn(3)
         r.learn()  # a second learn() call continues the run
         r.close()
