@@ -47,9 +47,6 @@ class BackgroundJob(Generic[T]):
         except BaseException as e:  # noqa: BLE001 (re-raised in the caller by result())
             self._error = e
 
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
     def result(self) -> T:
         self._thread.join()
         if self._error is not None:
