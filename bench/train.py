@@ -7,9 +7,10 @@ initialisation and the AMP discriminator (default ``rl.amp.AMPConfig``) are exer
 iterations of ``rl.runner.OnPolicyRunner`` (chunks of ``learn(k)``: rollout, style rewards, PPO
 update, discriminator update, metrics row; with ``runner.amp_overlap`` all but a chunk's last
 discriminator update run beside the next rollout, as in a long run) alternate with blocks of
-raw physics (the env's own ``MujocoSim.physics_only_step``'s work: the same ``mujoco.rollout`` call, models and threads, no
-torch work, replaying the iteration's own rollout inputs, i.e. each step's start state and
-targets; its end state is discarded), so load from other processes hits both alike.
+raw physics (the env's own ``MujocoSim.physics_only_step``'s work: the same ``mujoco.rollout``
+call, models and threads, no torch work, replaying the iteration's own rollout inputs, i.e. each
+step's start state and targets; its end state is discarded), so load from other processes hits
+both alike.
 
     train_env_steps_per_s     env steps x envs per second of training (T x N per iteration)
     raw_physics_steps_per_s   physics steps x envs per second of the raw stepping
