@@ -20,6 +20,12 @@ both alike.
                               ratio: robust to bursts of load from other processes
     collect_fraction          share of the training wall time spent collecting the rollout
     physics_fraction          share of the training wall time spent inside ``mujoco.rollout``
+    train_cpu_s_per_iteration CPU seconds (all threads of this process) per training iteration
+    raw_cpu_s_per_iteration   CPU seconds of the raw physics per iteration's worth of steps
+    cpu_ratio                 raw_cpu / train_cpu: the ratio training would reach if its work
+                              overlapped perfectly on the same cores (an upper bound of ``ratio``
+                              when the raw physics keeps every core busy; CPU time is far less
+                              sensitive to other processes' load than wall time)
 
 The last stdout line is one JSON object.
 """
@@ -147,19 +153,21 @@ def measure(
         metrics = Path(log_dir) / "metrics.csv"
         runner.learn(1)  # warm-up: first allocations, normaliser start-up
         raw_block()
-        t_train = t_raw = physics = collect = 0.0
+        t_train = t_raw = cpu_train = cpu_raw = physics = collect = 0.0
         pair_ratios = []
         for _ in range(pairs):
             r0 = sim.rollout_seconds
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             runner.learn(chunk)
-            t1 = time.perf_counter()
+            c1, t1 = time.process_time(), time.perf_counter()
             physics += sim.rollout_seconds - r0
             collect += sum(float(r["time/collect_s"]) for r in read_metrics(metrics)[-chunk:])
             raw_block()
-            t2 = time.perf_counter()
+            c2, t2 = time.process_time(), time.perf_counter()
             t_train += t1 - t0
             t_raw += t2 - t1
+            cpu_train += c1 - c0
+            cpu_raw += c2 - c1
             pair_ratios.append((t2 - t1) / (t1 - t0))
         runner.close()
     env.close()
@@ -173,6 +181,9 @@ def measure(
         "ratio_median_pair": round(statistics.median(pair_ratios), 4),
         "collect_fraction": round(collect / t_train, 4),
         "physics_fraction": round(physics / t_train, 4),
+        "train_cpu_s_per_iteration": round(cpu_train / (pairs * chunk), 4),
+        "raw_cpu_s_per_iteration": round(cpu_raw / (pairs * chunk), 4),
+        "cpu_ratio": round(cpu_raw / cpu_train, 4),
         "num_envs": num_envs,
         "steps_per_iteration": steps,
         "iterations": pairs * chunk,
