@@ -456,7 +456,12 @@ def process_clip(
         robot, root_pos, root_quat, dof_pos, cfg.fps, key_bodies, cfg.contacts, feet
     )
     tags = tagging.clip_tags(
-        clip.clip, cfg.tags, arrays["root_pos"], arrays["root_lin_vel"], arrays["foot_contacts"]
+        clip.clip,
+        cfg.tags,
+        arrays["root_pos"],
+        arrays["root_lin_vel"],
+        arrays["foot_contacts"],
+        cfg.fps,
     )
     reason = tag_exclusion(tags, cfg)
     if reason is not None:

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from mocap.ingest import main as ingest_main
+from retarget import dataset as D
 from retarget.solve import main as retarget_main
 
 WALKS = ["07_01", "02_01", "08_04", "07_04", "08_01", "07_11", "12_02", "08_07"]
@@ -58,3 +59,23 @@ def test_broken_root_trajectory_rejected(cmu_dir, tmp_path):
     assert report["reason"]
     if not report["reason"].startswith("ingestion:"):
         assert "max_root_speed_mps" in report["failed_gates"]
+
+
+def test_measured_tags_of_cmu_clips(cmu_dir, tmp_path):
+    """The dataset's measured tags (no config tags) keep the walks and leave out what is not
+    locomotion: the playground jumps (01_01) land on both feet, the salsa (60_10) goes nowhere.
+    08_04, a slow walk whose retargeted foot hovers in 25 % of the frames, is a walk, not a run."""
+    stems = ["08_04", "07_01", "01_01", "60_10_scaled"]
+    for stem in stems:
+        assert _retarget(cmu_dir, tmp_path, stem)["status"] == "accepted", stem
+    jsons = [tmp_path / "retarget" / f"{stem}.json" for stem in stems]
+    out = tmp_path / "motions.h5"
+    result = D.build_dataset(jsons, out, D.DatasetConfig(mirror=False))
+    assert result.clips == ("cmu/08_04", "cmu/07_01")
+    excluded = {e["clip"]: e["reason"] for e in result.excluded}
+    assert excluded == {
+        "cmu/01_01": "weight 0 (tags ['other'])",
+        "cmu/60_10_scaled": "weight 0 (tags ['other'])",
+    }
+    tags = {s.clip: s.tags for s in D.MotionDataset(out).clip_summaries}
+    assert tags == {"cmu/08_04": ("walk",), "cmu/07_01": ("walk",)}

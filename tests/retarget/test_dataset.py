@@ -348,6 +348,14 @@ def test_duplicate_clip_ids_are_an_error(tmp_path: Path, robot: RobotModel) -> N
 # ------------------------------------------------------------------------------ selection
 
 
+def _stepping(touchdowns: list[tuple[int, int]], frames: int = 200, stance: int = 20) -> np.ndarray:
+    """Foot contacts [frames, 2]: each (frame, foot) touchdown starts a ``stance``-frame stance."""
+    c = np.zeros((frames, 2), dtype=bool)
+    for frame, foot in touchdowns:
+        c[frame : frame + stance, foot] = True
+    return c
+
+
 def test_measured_tags() -> None:
     t = np.arange(100) / 50.0
     contacts = np.ones((100, 2), dtype=bool)
@@ -360,14 +368,50 @@ def test_measured_tags() -> None:
     assert T.measure_tag(*motion(2.5), contacts) == "run"
     assert T.measure_tag(*motion(0.1), contacts) == "other"
     assert T.measure_tag(*motion(0.8, climb=0.4), contacts) == "stairs"
-    flight = contacts.copy()
-    flight[::3] = False  # 34 % of frames with both feet airborne
+
+    # Alternating steps every 15 frames: a stance of 10 frames leaves both feet airborne in 30 %
+    # of the frames, one of 12 frames in 18 %.
+    def gait(stance: int) -> np.ndarray:
+        return _stepping([(15 * k, k % 2) for k in range(7)], frames=100, stance=stance)
+
+    flight = gait(10)
+    assert T.airborne_fraction(flight) == pytest.approx(0.30)
     assert T.measure_tag(*motion(1.2), flight) == "run"
-    hover = contacts.copy()
-    hover[::6] = False  # 17 %: a walk whose retargeted foot hovers (CMU 07_01), still a walk
+    hover = gait(12)  # a walk whose retargeted foot hovers (CMU 07_01), still a walk
+    assert T.airborne_fraction(hover) == pytest.approx(0.18)
     assert T.measure_tag(*motion(1.0), hover) == "walk"
+    # The same flight share at 0.8 m/s: a hovering foot in a slow walk (CMU 08_04), not a run.
+    assert T.measure_tag(*motion(0.8), flight) == "walk"
     assert T.config_tags("cmu/07_01", {"cmu/*": ["walk"], "*_01": ["a", "walk"]}) == ("walk", "a")
     assert T.config_tags("lafan/x", {"cmu/*": ["walk"]}) is None
+
+
+def test_measured_tags_need_locomotion() -> None:
+    t = np.arange(200) / 50.0
+    pos = np.stack([1.0 * t, 0 * t, 0.75 + 0 * t], -1)
+    vel = np.gradient(pos, 1 / 50.0, axis=0)
+    # Alternating steps every 0.5 s: 8 touchdowns, all by the other foot.
+    walk = _stepping([(25 * k + 5, k % 2) for k in range(8)])
+    assert T.touchdown_alternation(walk, 50.0) == (1.0, 8)
+    assert T.measure_tag(pos, vel, walk, 50.0) == "walk"
+    # Two-footed landings (jumps): the second foot lands 1 frame (0.02 s) after the first.
+    jumps = _stepping([(25 * k + 5 + f, f) for k in range(4) for f in (0, 1)])
+    share, n = T.touchdown_alternation(jumps, 50.0)
+    assert n == 8 and share == pytest.approx(3 / 7)  # only the landing-to-landing switches
+    assert T.measure_tag(pos, vel, jumps, 50.0) == "other"
+    # The same jumps counted at 200 fps: 1 frame is 0.005 s, still one two-footed landing.
+    assert T.touchdown_alternation(jumps, 200.0)[0] == pytest.approx(3 / 7)
+    # Back and forth at the same mean speed (dancing): alternating steps that go nowhere.
+    x = 0.5 * np.sin(2 * np.pi * t / 1.0) / np.pi * 2
+    sway = np.stack([x, 0 * t, 0.75 + 0 * t], -1)
+    sway_vel = np.gradient(sway, 1 / 50.0, axis=0)
+    assert T.path_efficiency(sway, 50.0) < 0.1
+    assert T.path_efficiency(pos, 50.0) == pytest.approx(1.0)
+    assert T.mean_horizontal_speed(sway_vel) > 0.3
+    assert T.measure_tag(sway, sway_vel, walk, 50.0) == "other"
+    # Too few touchdowns to judge the alternation: left to the speed rules.
+    two = _stepping([(5, 0), (6, 1)])
+    assert T.measure_tag(pos, vel, two, 50.0) == "walk"
 
 
 def test_selection_and_weights(tmp_path: Path, robot: RobotModel) -> None:
