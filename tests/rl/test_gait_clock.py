@@ -82,7 +82,7 @@ def test_env_clock_observation_and_reward():
     })  # fmt: skip
     env = G1Env(cfg, 4, seed=0)
     assert env.num_obs == 9 + 3 * 29 + 2
-    obs, _ = env.reset()
+    env.reset()
     start = env.phase.clone()
     res = env.step(torch.zeros(4, 29))
     # One step of a 1 s stride: the phase moves by dt / 1 s; the obs ends with (sin, cos).

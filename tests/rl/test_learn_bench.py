@@ -6,7 +6,6 @@ from two synthetic walking clips: the JSON object, the curve, the files, early s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from bench_module import load_bench
 from clip_fixtures import synthetic_clip
 
 from retarget import dataset as D
@@ -30,16 +30,7 @@ torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_learn", REPO / "bench" / "learn.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_learn"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-L = _load_bench()
+L = load_bench("learn")
 
 OVERRIDE = {
     "train": {

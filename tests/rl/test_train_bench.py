@@ -4,29 +4,16 @@ physics (training replays the same ``mujoco.rollout`` calls and adds the torch w
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import torch
+from bench_module import load_bench
 
 torch.set_num_threads(1)
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_train", REPO / "bench" / "train.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_train"] = module
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_measure_reports_wall_and_cpu_ratios():
-    bench = _load_bench()
+    bench = load_bench("train")
     r = bench.measure(num_envs=8, pairs=2, steps=4, threads=1, seed=0, chunk=2)
     assert r["iterations"] == 4 and r["num_envs"] == 8 and r["threads"] == 1
     for key in ("ratio", "cpu_ratio", "train_cpu_s_per_iteration", "raw_cpu_s_per_iteration"):
