@@ -11,7 +11,6 @@ Measured rules (one tag per clip, checked in this order):
 3. ``"run"``: mean horizontal root speed >= 1.6 m/s, or both feet are airborne in more than
    25 % of the frames at a speed of at least 1.0 m/s;
 4. ``"walk"``: mean horizontal root speed in [0.3, 1.6) m/s;
-
 5. ``"other"``: anything else (standing, turning on the spot, ...).
 
 Speeds are the G1's (retargeted clips are about 0.76x the human's scale): human walks up to
