@@ -27,11 +27,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mocap.configs import ConfigError
 from rl.normalizer import RunningMeanStd
 
 log = logging.getLogger(__name__)
 
 AmpLoss = Literal["bce", "lsgan"]
+
+
+@dataclass(frozen=True)
+class StyleStage:
+    """From PPO iteration ``start_iteration`` on, the style reward is scaled by ``style_scale``."""
+
+    start_iteration: int
+    style_scale: float
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class AMPConfig:
     updates_per_iter: int = 4  # discriminator minibatch steps per PPO iteration
     replay_size: int = 100_000  # capacity of the policy AMP observation replay buffer
     style_scale: float = 1.0  # multiplier of the style reward (e.g. 2 for bce)
+    # Style curriculum: later iterations may weigh the style more (resume-safe: the runner sets
+    # the iteration), e.g. once the policy walks and the task no longer needs all the reward.
+    style_stages: tuple[StyleStage, ...] = ()
     task_weight: float = 0.5  # w_task in r = w_task * r_task + w_style * r_style
     style_weight: float = 0.5  # w_style
     normalize: bool = True  # running mean/std normalisation of AMP observations
@@ -56,6 +68,25 @@ class AMPConfig:
     saturation_patience: int = 50  # consecutive saturated iterations before a warning
     collapse_reward: float = 0.01  # style reward mean (/ style_scale) counted as collapsed
     save_replay: bool = False  # include the replay buffer in checkpoints
+
+    def __post_init__(self) -> None:
+        starts = [st.start_iteration for st in self.style_stages]
+        if any(b <= a for a, b in itertools.pairwise(starts)) or any(x < 1 for x in starts):
+            raise ConfigError(
+                f"amp.style_stages: start_iteration must be >= 1 and increase, got {starts}"
+            )
+        scales = [self.style_scale, *(st.style_scale for st in self.style_stages)]
+        if any(x < 0 for x in scales):
+            raise ConfigError(f"amp.style_scale / style_stages: scales must be >= 0, got {scales}")
+
+
+def style_scale_at(cfg: AMPConfig, iteration: int) -> float:
+    """The style-reward scale in force at PPO ``iteration`` (``style_scale`` + stages begun)."""
+    scale = cfg.style_scale
+    for st in cfg.style_stages:
+        if iteration >= st.start_iteration:
+            scale = st.style_scale
+    return scale
 
 
 class Discriminator(nn.Module):
@@ -229,6 +260,11 @@ class AMP:
         self.replay = AmpReplayBuffer(cfg.replay_size, dim, self.device)
         self.saturated_iters = 0
         self.collapsed_iters = 0
+        self.style_scale = cfg.style_scale
+
+    def set_iteration(self, iteration: int) -> None:
+        """The training iteration about to run: selects the scale of ``cfg.style_stages``."""
+        self.style_scale = style_scale_at(self.cfg, iteration)
 
     def normalize(self, amp_obs: torch.Tensor) -> torch.Tensor:
         return self.normalizer(amp_obs) if self.cfg.normalize else amp_obs
@@ -236,7 +272,7 @@ class AMP:
     @torch.no_grad()
     def reward(self, amp_obs: torch.Tensor) -> torch.Tensor:
         """Style reward [N] of raw AMP observations [N, H * D]."""
-        return style_reward(self.disc, self.normalize(amp_obs), self.cfg.loss, self.cfg.style_scale)
+        return style_reward(self.disc, self.normalize(amp_obs), self.cfg.loss, self.style_scale)
 
     def mix(self, task: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return mix_rewards(task, style, self.cfg.task_weight, self.cfg.style_weight)
@@ -306,7 +342,7 @@ class AMP:
                 f"AMP discriminator saturated for {self.saturated_iters} iterations (accuracy ref "
                 f"{acc_ref:.3f}, policy {acc_policy:.3f}); raise grad_penalty or lower the disc lr"
             )
-        collapsed = style_reward_mean < c.collapse_reward * c.style_scale
+        collapsed = style_reward_mean < c.collapse_reward * self.style_scale
         self.collapsed_iters = self.collapsed_iters + 1 if collapsed else 0
         if self.collapsed_iters and self.collapsed_iters % c.saturation_patience == 0:
             msgs.append(

@@ -417,6 +417,8 @@ class OnPolicyRunner:
         while self.iteration < end:
             if set_iteration is not None:
                 set_iteration(self.iteration)  # e.g. the env's reward curriculum
+            if self.amp is not None:
+                self.amp.set_iteration(self.iteration)  # the style curriculum
             nxt = self.iteration + 1
             save = nxt % cfg.save_interval == 0 or nxt == cfg.max_iterations
             # A checkpoint (and the caller, after the last iteration) sees the updated discriminator.

@@ -9,17 +9,20 @@ import pytest
 import torch
 from torch import nn
 
+from mocap.configs import ConfigError, from_dict
 from rl.amp import (
     AMP,
     AMPConfig,
     AmpReplayBuffer,
     Discriminator,
+    StyleStage,
     discriminator_accuracy,
     discriminator_loss,
     gradient_penalty,
     mix_rewards,
     style_reward,
     style_reward_from_logits,
+    style_scale_at,
 )
 
 
@@ -133,3 +136,36 @@ def test_amp_update_separates_distributions_and_warns(caplog: pytest.LogCaptureF
     amp2.load_state_dict(amp.state_dict())
     x = torch.randn(4, 2)
     assert torch.equal(amp2.reward(x), amp.reward(x)) and amp2.replay.size == amp.replay.size
+
+
+def test_style_stages_scale_the_style_reward_by_iteration() -> None:
+    """``style_stages`` (parsed from the YAML form) switch the scale at their start iterations,
+    and the AMP's rewards follow the iteration the runner announces."""
+    cfg = from_dict(
+        AMPConfig,
+        {"hidden": [8], "style_scale": 0.02, "style_stages": [
+            {"start_iteration": 10, "style_scale": 0.1},
+            {"start_iteration": 20, "style_scale": 0.0}]},
+        "amp",
+    )  # fmt: skip
+    assert cfg.style_stages == (StyleStage(10, 0.1), StyleStage(20, 0.0))
+    assert [style_scale_at(cfg, i) for i in (0, 9, 10, 19, 20, 99)] == [
+        0.02, 0.02, 0.1, 0.1, 0.0, 0.0]  # fmt: skip
+    amp = AMP(4, cfg, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(6, 4)
+    amp.set_iteration(3)
+    base = amp.reward(x)
+    assert torch.all(base > 0)  # lsgan reward of an untrained discriminator (logits ~ 0)
+    amp.set_iteration(12)
+    assert torch.allclose(amp.reward(x), base * 5.0)
+    amp.set_iteration(25)
+    assert torch.all(amp.reward(x) == 0)
+
+
+def test_style_stages_are_validated() -> None:
+    with pytest.raises(ConfigError, match="increase"):
+        AMPConfig(style_stages=(StyleStage(10, 0.1), StyleStage(10, 0.2)))
+    with pytest.raises(ConfigError, match="increase"):
+        AMPConfig(style_stages=(StyleStage(0, 0.1),))
+    with pytest.raises(ConfigError, match=">= 0"):
+        AMPConfig(style_stages=(StyleStage(5, -1.0),))

@@ -50,7 +50,7 @@ def test_phase_obs_is_on_the_unit_circle():
 
 def test_reference_fit_recovers_a_power_law():
     v = np.array([0.4, 0.6, 0.8, 1.0, 1.2, 2.0])
-    t = 1.1 * v ** -0.5
+    t = 1.1 * v**-0.5
     duty = np.array([0.65] * 5 + [0.4])  # the last is a run: left out
     t[-1] = 0.5
     table = GC.reference_stride_period(v, t, duty, num_points=3)

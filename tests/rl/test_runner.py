@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from rl.amp import AMPConfig
+from rl.amp import AMPConfig, StyleStage
 from rl.gym_adapter import GymVecEnv, make_gym_vec_env
 from rl.models import ModelConfig, build_model
 from rl.ppo import PPOConfig
@@ -314,6 +314,33 @@ def test_runner_tells_the_env_each_iteration(tmp_path: Path) -> None:
     resumed.learn()
     resumed.close()
     assert seen == [0, 1, 2]
+
+
+def test_runner_applies_the_style_stages(tmp_path: Path) -> None:
+    """The style curriculum follows the runner's iteration, also after a resume."""
+    amp = dataclasses.replace(
+        TINY.amp, style_scale=0.5, style_stages=(StyleStage(2, 3.0), StyleStage(4, 0.0))
+    )
+    cfg = dataclasses.replace(TINY, max_iterations=5, amp=amp)
+    runner = OnPolicyRunner(_circle_env(), cfg, "cpu", tmp_path, 0)
+    seen = []
+    reward = runner.amp.reward
+    runner.amp.reward = lambda x: (seen.append(runner.amp.style_scale), reward(x))[1]
+    runner.learn(3)
+    runner.close()
+    resumed = OnPolicyRunner(_circle_env(), cfg, "cpu", tmp_path, 0)
+    assert resumed.resume() == 3
+    reward = resumed.amp.reward
+    resumed.amp.reward = lambda x: (seen.append(resumed.amp.style_scale), reward(x))[1]
+    resumed.learn()
+    resumed.close()
+    assert seen == [0.5, 0.5, 3.0, 3.0, 0.0]
+    rows = read_metrics(tmp_path / "metrics.csv")
+    assert [float(r["reward/style"]) == 0.0 for r in rows] == [False] * 4 + [True]
+
+
+def _circle_env() -> PointMassCircleEnv:
+    return PointMassCircleEnv(CircleTaskConfig(num_envs=8, episode_length=10), seed=0)
 
 
 def _thread_spy(fn, names: list[str]):
