@@ -71,8 +71,8 @@ import torch
 from mocap.configs import ConfigError, from_dict, to_dict
 from mocap.fileio import atomic_path, write_json, write_text
 from rl import gait as G
-from rl import naturalness as NAT
 from rl import gait_clock
+from rl import naturalness as NAT
 from rl.env_config import EnvConfig, deterministic_config
 from rl.metrics import (
     METRICS_SCHEMA_VERSION,

@@ -101,10 +101,14 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def _resume_key(config_json: str) -> dict[str, Any]:
-    """A checkpoint's runner config without the fields a resumption may change."""
+    """A checkpoint's runner config without the fields a resumption may change; fields it lacks
+    (added to ``RunnerConfig`` after the checkpoint was written) take their defaults, so a code
+    update that adds an option does not orphan the checkpoints of a run in progress."""
     import json
 
     data = json.loads(config_json)
+    with contextlib.suppress(configs.ConfigError, TypeError, ValueError):
+        data = json.loads(configs.canonical_json(configs.from_dict(RunnerConfig, data, "ckpt")))
     for name in RESUMABLE_FIELDS:
         data.pop(name, None)
     return data

@@ -104,9 +104,8 @@ def build_env(cfg: TrainConfig, dataset: Path | None, device: str, mjcf: str | N
     reference = None
     if dataset is not None:
         from retarget.robot import load_robot
-        from rl.amp_obs import amp_dof_indices
-
         from rl import gait_clock
+        from rl.amp_obs import amp_dof_indices
 
         names = load_robot(env_cfg.robot_mjcf).dof_names
         amp_dofs = amp_dof_indices(names, env_cfg.amp_exclude_joints)

@@ -22,6 +22,7 @@ from rl.gym_adapter import GymVecEnv, make_gym_vec_env
 from rl.models import ModelConfig, build_model
 from rl.ppo import PPOConfig
 from rl.runner import (
+    CheckpointError,
     MetricsLog,
     OnPolicyRunner,
     RunnerConfig,
@@ -131,6 +132,23 @@ def test_checkpoint_round_trip(tmp_path: Path) -> None:
     assert longer.resume() == 2
     longer.learn()
     assert longer.iteration == 3
+
+
+def test_checkpoint_from_before_a_new_option_resumes(tmp_path: Path) -> None:
+    """A checkpoint written before a config field existed resumes when the field keeps its
+    default, and is refused when the run sets it otherwise."""
+    cfg = dataclasses.replace(TINY, tensorboard=False, max_iterations=1)
+    _runner(tmp_path, cfg).learn()
+    path = _runner(tmp_path, cfg).list_checkpoints()[-1][1]
+    state = torch.load(path, weights_only=False)
+    old = json.loads(state["config"])
+    del old["amp"]["style_stages"], old["learn_threads"]
+    state["config"] = json.dumps(old)
+    torch.save(state, path)
+    assert _runner(tmp_path, dataclasses.replace(cfg, max_iterations=2)).resume() == 1
+    staged = dataclasses.replace(cfg, amp=dataclasses.replace(cfg.amp, style_stages=(StyleStage(5, 1.0),)))
+    with pytest.raises(CheckpointError, match="different runner config"):
+        _runner(tmp_path, staged).resume()
 
 
 def test_policy_pt_and_onnx_agree_with_torch(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ class Workflow:
         if "Nothing to be done" in text:
             return {}
         stats = text.split("Job stats:", 1)[-1]
-        jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
+        jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.MULTILINE)}
         jobs.pop("total", None)
         return jobs
 
