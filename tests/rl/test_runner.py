@@ -146,7 +146,9 @@ def test_checkpoint_from_before_a_new_option_resumes(tmp_path: Path) -> None:
     state["config"] = json.dumps(old)
     torch.save(state, path)
     assert _runner(tmp_path, dataclasses.replace(cfg, max_iterations=2)).resume() == 1
-    staged = dataclasses.replace(cfg, amp=dataclasses.replace(cfg.amp, style_stages=(StyleStage(5, 1.0),)))
+    staged = dataclasses.replace(
+        cfg, amp=dataclasses.replace(cfg.amp, style_stages=(StyleStage(5, 1.0),))
+    )
     with pytest.raises(CheckpointError, match="different runner config"):
         _runner(tmp_path, staged).resume()
 
@@ -340,13 +342,13 @@ def test_runner_applies_the_style_stages(tmp_path: Path) -> None:
         TINY.amp, style_scale=0.5, style_stages=(StyleStage(2, 3.0), StyleStage(4, 0.0))
     )
     cfg = dataclasses.replace(TINY, max_iterations=5, amp=amp)
-    runner = OnPolicyRunner(_circle_env(), cfg, "cpu", tmp_path, 0)
+    runner = _runner(tmp_path, cfg)
     seen = []
     reward = runner.amp.reward
     runner.amp.reward = lambda x: (seen.append(runner.amp.style_scale), reward(x))[1]
     runner.learn(3)
     runner.close()
-    resumed = OnPolicyRunner(_circle_env(), cfg, "cpu", tmp_path, 0)
+    resumed = _runner(tmp_path, cfg)
     assert resumed.resume() == 3
     reward = resumed.amp.reward
     resumed.amp.reward = lambda x: (seen.append(resumed.amp.style_scale), reward(x))[1]
@@ -355,10 +357,6 @@ def test_runner_applies_the_style_stages(tmp_path: Path) -> None:
     assert seen == [0.5, 0.5, 3.0, 3.0, 0.0]
     rows = read_metrics(tmp_path / "metrics.csv")
     assert [float(r["reward/style"]) == 0.0 for r in rows] == [False] * 4 + [True]
-
-
-def _circle_env() -> PointMassCircleEnv:
-    return PointMassCircleEnv(CircleTaskConfig(num_envs=8, episode_length=10), seed=0)
 
 
 def _thread_spy(fn, names: list[str]):
