@@ -62,9 +62,12 @@ from rl.randomization import sample_physics_groups, sample_push_interval, sample
 from rl.rewards import (
     RewardInputs,
     compute_rewards,
+    latest_steps,
     soft_joint_limits,
+    step_lengths,
     update_air_time,
     update_contact_time,
+    update_steps,
 )
 from rl.sim.base import ResetState
 from rl.sim.mujoco import MujocoSim
@@ -236,6 +239,10 @@ class G1Env:
         self.prev_dof_vel = z(N, J)
         self.air_time = z(N, F)
         self.contact_time = z(N, F)
+        # Step clocks of the step-symmetry terms (NaN: no touchdown yet this episode).
+        self.since_touchdown = torch.full((N, F), torch.nan, device=dev)
+        self.last_step_time = torch.full((N, F), torch.nan, device=dev)
+        self.last_step_length = torch.full((N, F), torch.nan, device=dev)
         self.phase = z(N)  # gait clock phase in [0, 1)
         self.expected_stance = torch.ones(N, F, dtype=torch.bool, device=dev)
         self.prev_foot_pos = z(N, F, 3)
@@ -302,6 +309,16 @@ class G1Env:
         if cfg.gait_clock.enabled:
             self._advance_clock()
         lin_vel_xy_h = torch.matmul(st.root_lin_vel_w[:, None, :], to_heading)[:, 0, :2]
+        steps_on = bool(
+            self.reward_cfg.feet_step_time_symmetry or self.reward_cfg.feet_step_length_symmetry
+        )
+        if steps_on:
+            step_time, self.since_touchdown = update_steps(
+                self.since_touchdown, first_contact, self.dt
+            )
+            step_length = step_lengths(st.foot_pos_w[..., :2], to_heading[:, :2, 0])
+        else:
+            step_time = step_length = self.air_time  # unread: the terms are off
         reward, terms = compute_rewards(
             self.reward_cfg,
             RewardInputs(
@@ -327,6 +344,10 @@ class G1Env:
                     else self._no_foot_vel  # unread: the term is off
                 ),
                 foot_contact=st.foot_contact,
+                step_time=step_time,
+                last_step_time=self.last_step_time,
+                step_length=step_length,
+                last_step_length=self.last_step_length,
                 prev_foot_contact=self.prev_foot_contact,
                 expected_stance=self.expected_stance,
                 foot_clearance=(
@@ -343,6 +364,11 @@ class G1Env:
                 dt=self.dt,
             ),
         )
+        if steps_on:
+            self.last_step_time = latest_steps(self.last_step_time, step_time, first_contact)
+            self.last_step_length = latest_steps(
+                self.last_step_length, step_length, first_contact
+            )
         self.episode_return += reward
         if "track_lin_vel_xy_exp" in terms:
             self.episode_tracking += terms["track_lin_vel_xy_exp"] / self._track_norm
@@ -603,6 +629,8 @@ class G1Env:
                     self.push_vel):  # fmt: skip
             buf[ids_d] = 0.0
         self.prev_foot_contact[ids_d] = False
+        for buf in (self.since_touchdown, self.last_step_time, self.last_step_length):
+            buf[ids_d] = torch.nan
         if cfg.gait_clock.enabled:  # a random point of the stride
             self.phase[ids_d] = torch.rand(n, generator=self._gen["clock"]).to(dev)
         self.prev_dof_vel[ids_d] = st.dof_vel[ids_d]

@@ -26,6 +26,8 @@ TERM_NAMES = (
     "feet_air_time",
     "feet_air_time_biped",
     "feet_slide",
+    "feet_step_time_symmetry",
+    "feet_step_length_symmetry",
     "feet_phase_contact",
     "feet_swing_clearance",
     "feet_stumble",
@@ -151,6 +153,61 @@ def feet_slide(
     return torch.sum(torch.linalg.vector_norm(foot_vel_xy, dim=-1) * stance, dim=-1)
 
 
+def update_steps(
+    since_touchdown: torch.Tensor, first_contact: torch.Tensor, dt: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step times of two feet [N, 2] and the advanced touchdown clocks.
+
+    since_touchdown: [N, 2] s since each foot's latest touchdown (NaN: none yet this episode).
+    first_contact: [N, 2] bool, touchdowns of this step.
+    Returns ``(step_time, since_touchdown_next)``: the time since the *other* foot's latest
+    touchdown (the step time of ``rl.gait``, read where a foot touches down; NaN before the
+    other foot's first touchdown) and the clocks advanced by ``dt`` (0 for this step's touchdowns).
+    """
+    elapsed = since_touchdown + dt
+    return elapsed.flip(-1), torch.where(first_contact, 0.0, elapsed)
+
+
+def latest_steps(
+    last_step: torch.Tensor, step: torch.Tensor, first_contact: torch.Tensor
+) -> torch.Tensor:
+    """Each of two feet's latest step value [N, 2]: ``step`` where the foot touched down alone
+    this step, NaN where both feet touched down together (a hop or a landing: no step, as in
+    ``rl.gait``), else ``last_step``."""
+    alone = first_contact & ~first_contact.flip(-1)
+    return torch.where(alone, step, torch.where(first_contact, torch.nan, last_step))
+
+
+def step_lengths(foot_pos_xy: torch.Tensor, heading_xy: torch.Tensor) -> torch.Tensor:
+    """Step length of each of two feet [N, 2], m: how far the foot lies ahead of the other foot
+    along the heading ``heading_xy`` [N, 2] (unit vectors), from ``foot_pos_xy`` [N, 2, 2]."""
+    ahead = foot_pos_xy - foot_pos_xy.flip(-2)
+    return torch.linalg.vecdot(ahead, heading_xy[:, None, :])
+
+
+def feet_step_symmetry(
+    step: torch.Tensor,
+    last_step: torch.Tensor,
+    first_contact: torch.Tensor,
+    cmd_xy: torch.Tensor,
+    clip: float,
+    min_command: float,
+) -> torch.Tensor:
+    """Left/right difference of consecutive steps [N]: at each touchdown of a foot,
+    ``|its step - the other foot's latest step|`` (clipped at ``clip``), summed over the two
+    feet; 0 where either step is undefined (NaN), where both feet touch down together and while
+    the planar command is below ``min_command``.
+
+    ``step`` / ``last_step`` [N, 2]: a step value (time, s, or length, m) of this step's
+    touchdowns and each foot's latest one. Penalises limping: the symmetry index of ``rl.gait``
+    is 0 when every step equals the one before.
+    """
+    d = (step - last_step.flip(-1)).abs().clamp(max=clip)
+    alone = first_contact & ~first_contact.flip(-1)
+    r = torch.where(alone & d.isfinite(), d, 0.0).sum(dim=-1)
+    return r * (torch.linalg.vector_norm(cmd_xy, dim=-1) > min_command).float()
+
+
 def feet_phase_contact(contact: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
     """Fraction of the feet whose contact matches the gait clock's expected stance [N]."""
     return (contact == expected).float().mean(dim=-1)
@@ -222,6 +279,9 @@ class RewardConfig:
     feet_air_time: float = 0.25  # weight; step length in time
     feet_air_time_biped: float = 0.0  # weight; single-stance time, capped at air_time_threshold
     feet_slide: float = 0.0  # weight; stance-foot horizontal speed (m/s)
+    feet_step_time_symmetry: float = 0.0  # weight; left/right step-time difference (s per step)
+    feet_step_length_symmetry: float = 0.0  # weight; left/right step-length difference (m per step)
+    step_symmetry_clip: float = 0.5  # s or m: largest difference one step can count
     feet_phase_contact: float = 0.0  # weight; feet in the stance the gait clock expects (0..1)
     feet_swing_clearance: float = 0.0  # weight; lift of the feet the clock expects in swing (0..1)
     swing_clearance_target: float = 0.08  # m above the standing foot height that earns the full lift
@@ -267,6 +327,10 @@ class RewardInputs:
     contact_time: torch.Tensor  # [N, F] s in contact so far (0 in the air)
     foot_vel_xy: torch.Tensor  # [N, F, 2] m/s, horizontal foot speed over the step
     foot_contact: torch.Tensor  # [N, F] bool, contact during this step
+    step_time: torch.Tensor  # [N, F] s since the other foot's latest touchdown (NaN: none)
+    last_step_time: torch.Tensor  # [N, F] s, step time of each foot's latest touchdown (NaN: none)
+    step_length: torch.Tensor  # [N, F] m, how far each foot lies ahead of the other (heading)
+    last_step_length: torch.Tensor  # [N, F] m, at each foot's latest touchdown (NaN: none)
     prev_foot_contact: torch.Tensor  # [N, F] bool, contact during the step before
     expected_stance: torch.Tensor  # [N, F] bool, the gait clock's stance (rl.gait_clock)
     foot_clearance: torch.Tensor  # [N, F] m, foot height above the terrain minus its standing height
@@ -308,6 +372,22 @@ def compute_rewards(
             x.air_time, x.contact_time, x.command[:, :2], cfg.air_time_threshold, cfg.min_command
         ),
         "feet_slide": lambda: feet_slide(x.foot_vel_xy, x.foot_contact, x.prev_foot_contact),
+        "feet_step_time_symmetry": lambda: feet_step_symmetry(
+            x.step_time,
+            x.last_step_time,
+            x.first_contact,
+            x.command[:, :2],
+            cfg.step_symmetry_clip,
+            cfg.min_command,
+        ),
+        "feet_step_length_symmetry": lambda: feet_step_symmetry(
+            x.step_length,
+            x.last_step_length,
+            x.first_contact,
+            x.command[:, :2],
+            cfg.step_symmetry_clip,
+            cfg.min_command,
+        ),
         "feet_phase_contact": lambda: feet_phase_contact(x.foot_contact, x.expected_stance),
         "feet_swing_clearance": lambda: feet_swing_clearance(
             x.foot_clearance, x.expected_stance, cfg.swing_clearance_target

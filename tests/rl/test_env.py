@@ -307,3 +307,50 @@ def test_reward_stages_switch_weights_by_iteration():
     with pytest.raises(ConfigError, match="increase"):
         plane_config(reward_stages=[{"start_iteration": 5, "rewards": {}},
                                     {"start_iteration": 5, "rewards": {}}])  # fmt: skip
+
+
+def test_step_symmetry_clocks_follow_the_touchdowns():
+    cfg = plane_config(
+        rewards={"feet_step_time_symmetry": -1.0, "feet_step_length_symmetry": -1.0}
+    )
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    g = torch.Generator().manual_seed(0)
+    contact, ahead, start = [], [], [0] * N  # start: first step of each env's episode
+    for k in range(100):
+        res = env.step(1.0 * torch.randn(N, 29, generator=g))
+        st = env.sim.state
+        contact.append(st.foot_contact.clone())
+        yaw = torch.atan2(st.root_rot_w[:, 1, 0], st.root_rot_w[:, 0, 0])
+        heading = torch.stack([yaw.cos(), yaw.sin()], dim=-1)
+        sep = st.foot_pos_w[:, 0, :2] - st.foot_pos_w[:, 1, :2]
+        ahead.append(torch.linalg.vecdot(sep, heading))
+        terms = res.reward_terms
+        for name in ("feet_step_time_symmetry", "feet_step_length_symmetry"):
+            assert torch.all(terms[name] <= 0) and torch.all(terms[name] >= -0.5 * 2 * env.dt)
+        for i in torch.nonzero(res.terminated | res.truncated).flatten().tolist():
+            start[i] = k + 1
+    # The latest step of each foot, from the recorded contacts (a touchdown: contact after a
+    # step in the air within the episode; the step time: since the other foot's touchdown).
+    touchdowns = 0
+    for i in range(N):
+        tds = [(k, f) for k in range(start[i] + 1, len(contact)) for f in (0, 1)
+               if contact[k][i, f] and not contact[k - 1][i, f]]  # fmt: skip
+        touchdowns += len(tds)
+        for f in (0, 1):
+            mine = [k for k, h in tds if h == f]
+            if not mine:
+                assert torch.isnan(env.last_step_time[i, f])
+                continue
+            k = mine[-1]
+            other = [j for j, h in tds if h == 1 - f and j <= k]
+            if not other or other[-1] == k:
+                assert torch.isnan(env.last_step_time[i, f])
+                continue
+            assert float(env.last_step_time[i, f]) == pytest.approx((k - other[-1]) * env.dt)
+            sign = 1.0 if f == 0 else -1.0  # how far foot f lies ahead of the other
+            assert float(env.last_step_length[i, f]) == pytest.approx(
+                sign * float(ahead[k][i]), abs=1e-5
+            )
+    assert touchdowns >= 8  # the random actions did step
+    env.close()

@@ -109,6 +109,59 @@ def test_feet_slide_counts_stance_feet_only():
     torch.testing.assert_close(R.feet_slide(vel, contact, prev), T([5.0, 1.0]))
 
 
+def test_step_clocks_time_the_alternating_steps():
+    dt, nan = 0.1, math.nan
+    since = T([[nan, nan]])
+    last = T([[nan, nan]])
+    # left down at step 0, right at 3, left at 8, right at 11: steps of 0.3, 0.5, 0.3 s.
+    touch = {0: 0, 3: 1, 8: 0, 11: 1}
+    recorded = []
+    for k in range(12):
+        first = torch.zeros(1, 2, dtype=torch.bool)
+        if k in touch:
+            first[0, touch[k]] = True
+        step, since = R.update_steps(since, first, dt)
+        if k in touch:
+            recorded.append(float(step[0, touch[k]]))
+        last = R.latest_steps(last, step, first)
+    assert math.isnan(recorded[0])  # the first touchdown has no step before it
+    assert recorded[1:] == pytest.approx([0.3, 0.5, 0.3])
+    torch.testing.assert_close(last, T([[0.5, 0.3]]))
+    torch.testing.assert_close(since, T([[0.3, 0.0]]))
+
+
+def test_latest_steps_forget_two_footed_landings():
+    last = T([[0.4, 0.5], [0.4, 0.5]])
+    step = T([[0.3, 0.2], [0.3, 0.2]])
+    first = torch.tensor([[True, False], [True, True]])
+    got = R.latest_steps(last, step, first)
+    torch.testing.assert_close(got[0], T([0.3, 0.5]))
+    assert torch.isnan(got[1]).all()
+
+
+def test_step_lengths_along_the_heading():
+    feet = T([[[0.3, 0.1], [0.0, -0.1]], [[0.0, 0.2], [0.0, -0.1]]])  # [N, 2 feet, xy]
+    heading = T([[1.0, 0.0], [0.0, 1.0]])  # env 1 faces +y: its left foot leads by 0.3 m
+    torch.testing.assert_close(R.step_lengths(feet, heading), T([[0.3, -0.3], [0.3, -0.3]]))
+
+
+def test_step_symmetry_penalises_unequal_consecutive_steps():
+    cmd = T([[0.5, 0.0]] * 4)
+    nan = math.nan
+    last = T([[0.4, 0.6], [0.4, 0.6], [0.4, nan], [0.4, 0.6]])  # latest left / right step
+    step = T([[0.45, 9.0], [9.0, 0.35], [0.3, 0.0], [2.0, 0.3]])  # this step's values
+    first = torch.tensor([[True, False], [False, True], [True, False], [True, False]])
+    # env 0: left step 0.45 after a right step 0.6 -> 0.15; env 1: right 0.35 after left 0.4
+    # -> 0.05; env 2: the right foot has no step yet -> 0; env 3: clipped at 0.5.
+    r = R.feet_step_symmetry(step, last, first, cmd, clip=0.5, min_command=0.1)
+    torch.testing.assert_close(r, T([0.15, 0.05, 0.0, 0.5]))
+    # Two feet landing together is no step; no command, no penalty.
+    both = torch.tensor([[True, True]] * 4)
+    torch.testing.assert_close(R.feet_step_symmetry(step, last, both, cmd, 0.5, 0.1), T([0.0] * 4))
+    still = R.feet_step_symmetry(step, last, first, torch.zeros(4, 2), 0.5, 0.1)
+    torch.testing.assert_close(still, torch.zeros(4))
+
+
 def test_joint_pos_limits_with_soft_limits():
     limits = T([[-1.0, 1.0], [0.0, 2.0]])
     soft = R.soft_joint_limits(limits, 0.9)
@@ -146,6 +199,10 @@ def _inputs(n: int = 2) -> R.RewardInputs:
         contact_time=r(n, 2).abs(),
         foot_vel_xy=r(n, 2, 2),
         foot_contact=r(n, 2) > 0,
+        step_time=r(n, 2).abs(),
+        last_step_time=r(n, 2).abs(),
+        step_length=r(n, 2),
+        last_step_length=r(n, 2),
         prev_foot_contact=r(n, 2) > 0,
         expected_stance=r(n, 2) > 0,
         foot_clearance=r(n, 2),
@@ -162,7 +219,8 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 def test_compute_rewards_weights_scaling_and_terms():
     cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
                   feet_phase_contact=1.0, feet_swing_clearance=1.0,
-                  joint_deviation_l1=-0.1)  # fmt: skip
+                  joint_deviation_l1=-0.1, feet_step_time_symmetry=-1.0,
+                  feet_step_length_symmetry=-1.0)  # fmt: skip
     x = _inputs()
     total, terms = R.compute_rewards(cfg, x)
     assert set(terms) == set(R.TERM_NAMES)
