@@ -2,8 +2,9 @@
 
     python bench/learn.py --preset flat|terrain [--dataset results/dataset/motions.h5]
         [--workdir DIR] [--max-env-steps N] [--eval-every-steps N] [--check-episode-s S]
-        [--skip-no-amp | --parallel] [--seed S] [--config-override YAML ...] [--experiment NAME]
-        [--render] [--target-rmse 0.15] [--target-survival 0.95] [--target-success 0.9]
+        [--skip-no-amp | --parallel] [--full-budget] [--seed S] [--config-override YAML ...]
+        [--experiment NAME] [--render] [--target-rmse 0.15] [--target-survival 0.95]
+        [--target-success 0.9]
 
 What it does:
 
@@ -23,6 +24,8 @@ What it does:
    no video, no discriminator). When a check meets the target, the *final* evaluation (full
    ``evaluate.episode_length_s`` episodes, frozen discriminator) confirms it; the run stops
    there if it holds. Without target the final evaluation runs at the end of the budget.
+   ``--full-budget`` trains on to the end of the budget after the target (the pipeline's final
+   policy, with every reward and style stage; a note names the stages a stopped run left out).
 4. The no-AMP baseline (unless ``--skip-no-amp``): the same config with ``runner.amp: null``,
    trained for exactly as many iterations as the AMP run, with the same checks; its final
    evaluation is scored by the AMP run's frozen discriminator. ``--parallel`` trains it at the
@@ -717,6 +720,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "half the CPUs for its physics unless the config sets sim.num_threads); both runs then "
         "train the whole budget",
     )
+    p.add_argument(
+        "--full-budget",
+        action="store_true",
+        help="train the AMP run over the whole budget even after it meets the target (the "
+        "naturalness of the final policy, as the pipeline trains it; env_steps_to_target still "
+        "comes from the first confirmed check); the baseline trains as many iterations",
+    )
     p.add_argument("--seed", type=int, default=None, help="train.seed (default: the config's)")
     p.add_argument(
         "--config-override",
@@ -777,6 +787,31 @@ def parallel_runs(
     return amp, base
 
 
+def unreached_stage_notes(train_cfg: Any, iterations: int) -> list[str]:
+    """Notes for the reward and style stages that a run stopped at ``iterations`` never trained:
+    those the budget does not reach, and those it left out by stopping at the target."""
+    budget = train_cfg.runner.max_iterations
+    starts = {s.start_iteration for s in train_cfg.env.reward_stages}
+    if train_cfg.runner.amp is not None:
+        starts |= {s.start_iteration for s in train_cfg.runner.amp.style_stages}
+    notes = []
+    stopped = sorted(s for s in starts if iterations <= s < budget)
+    if stopped:
+        notes.append(
+            f"the AMP run stopped at iteration {iterations}, before the config's stages from "
+            f"iteration(s) {', '.join(map(str, stopped))}: the naturalness figures are those of "
+            f"the policy at the target, not of the pipeline's final policy (--full-budget "
+            f"trains them)"
+        )
+    beyond = sorted(s for s in starts if s >= budget)
+    if beyond:
+        notes.append(
+            f"the budget ({budget} iterations) ends before the config's stages from "
+            f"iteration(s) {', '.join(map(str, beyond))}"
+        )
+    return notes
+
+
 def _resolve_mjcf(raw: Mapping[str, Any], workdir: Path) -> str | None:
     mjcf = (raw.get("robot") or {}).get("mjcf")
     if not mjcf or Path(mjcf).is_absolute():
@@ -835,7 +870,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notes.append("--parallel: the AMP and no-AMP runs trained at the same time for the whole "
                      "budget; the baseline's final evaluation has no AMP discriminator")  # fmt: skip
     else:
-        amp = train_run("amp", train_cfg, spec, workdir / "runs" / "amp", stop_at_target=True)
+        amp = train_run("amp", train_cfg, spec, workdir / "runs" / "amp",
+                        stop_at_target=not args.full_budget)  # fmt: skip
+        notes += unreached_stage_notes(train_cfg, amp.iterations)
         if baseline:
             base = train_run(
                 "no_amp", no_amp_config(train_cfg), spec, workdir / "runs" / "no_amp",

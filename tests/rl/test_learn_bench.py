@@ -178,6 +178,38 @@ def test_main_stops_at_target(inputs: dict[str, Path], tmp_path: Path,
     pts = [(p["run"], p["env_steps"], p["full"], p["target_met"]) for p in res["curve"]]
     assert pts == [("amp", 64, False, True), ("amp", 64, True, True), ("no_amp", 64, True, True)]
     assert res["no_amp_env_steps_to_target"] == 64
+    # The default config's stages lie beyond this budget: the JSON says so.
+    assert any("budget (2 iterations) ends before the config's stages from iteration(s) 1150, "
+               "2100, 2600" in n for n in res["notes"])  # fmt: skip
+
+
+def test_main_full_budget_trains_on_after_target(
+    inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--full-budget: the target is met at the first check, training goes on to the budget and
+    the headline figures come from the final policy; the baseline trains as many iterations."""
+    res = run_main(inputs, tmp_path / "w", "--target-rmse", "100", "--target-survival", "0",
+                   "--full-budget", capsys=capsys)  # fmt: skip
+    assert res["env_steps_to_target"] == 64 and res["trained_env_steps"] == 128
+    pts = [(p["run"], p["env_steps"], p["full"]) for p in res["curve"]]
+    assert pts == [("amp", 64, False), ("amp", 64, True), ("amp", 128, True),
+                   ("no_amp", 64, False), ("no_amp", 64, True), ("no_amp", 128, True)]  # fmt: skip
+    assert not any("stopped at iteration" in n for n in res["notes"])
+
+
+def test_unreached_stage_notes() -> None:
+    raw = L.load_raw_config("flat", [], None)
+    raw.pop("_experiment")
+    cfg = L.train_config(raw, None, None)  # the default budget: 3000 iterations
+    assert cfg.runner.max_iterations == 3000
+    assert L.unreached_stage_notes(cfg, 3000) == []
+    (note,) = L.unreached_stage_notes(cfg, 2200)
+    assert "stopped at iteration 2200, before the config's stages from iteration(s) 2600" in note
+    short = L.train_config(raw, None, 2000 * L.steps_per_iteration(cfg))
+    notes = L.unreached_stage_notes(short, 1000)
+    assert len(notes) == 2 and "iteration(s) 2100, 2600" in notes[1] and "(2000" in notes[1]
+    stopped = "stopped at iteration 1000, before the config's stages from iteration(s) 1150:"
+    assert stopped in notes[0]
 
 
 def test_missing_dataset_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
