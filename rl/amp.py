@@ -29,6 +29,7 @@ from torch import nn
 
 from mocap.configs import ConfigError
 from rl.normalizer import RunningMeanStd
+from rl.schedules import check_stage_starts, stages_begun
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +71,7 @@ class AMPConfig:
     save_replay: bool = False  # include the replay buffer in checkpoints
 
     def __post_init__(self) -> None:
-        starts = [st.start_iteration for st in self.style_stages]
-        if any(b <= a for a, b in itertools.pairwise(starts)) or any(x < 1 for x in starts):
-            raise ConfigError(
-                f"amp.style_stages: start_iteration must be >= 1 and increase, got {starts}"
-            )
+        check_stage_starts(self.style_stages, "amp.style_stages")
         scales = [self.style_scale, *(st.style_scale for st in self.style_stages)]
         if any(x < 0 for x in scales):
             raise ConfigError(f"amp.style_scale / style_stages: scales must be >= 0, got {scales}")
@@ -82,11 +79,8 @@ class AMPConfig:
 
 def style_scale_at(cfg: AMPConfig, iteration: int) -> float:
     """The style-reward scale in force at PPO ``iteration`` (``style_scale`` + stages begun)."""
-    scale = cfg.style_scale
-    for st in cfg.style_stages:
-        if iteration >= st.start_iteration:
-            scale = st.style_scale
-    return scale
+    begun = stages_begun(cfg.style_stages, iteration)
+    return begun[-1].style_scale if begun else cfg.style_scale
 
 
 class Discriminator(nn.Module):

@@ -8,7 +8,6 @@ the dotted key path), via ``mocap.configs.from_dict``. Variants are built with
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from rl.gait_clock import GaitClockConfig
 from rl.observations import ObservationConfig
 from rl.randomization import RandomizationConfig
 from rl.rewards import RewardConfig
+from rl.schedules import check_stage_starts, stages_begun
 from rl.sim.mujoco import MujocoSimConfig
 from rl.terminations import TerminationConfig
 from rl.terrain import ScanGrid, TerrainConfig
@@ -71,11 +71,7 @@ class EnvConfig:
             raise ConfigError(
                 f"env.reference_init_prob: must be in [0, 1], got {self.reference_init_prob}"
             )
-        starts = [st.start_iteration for st in self.reward_stages]
-        if any(b <= a for a, b in itertools.pairwise(starts)) or any(x < 1 for x in starts):
-            raise ConfigError(
-                f"env.reward_stages: start_iteration must be >= 1 and increase, got {starts}"
-            )
+        check_stage_starts(self.reward_stages, "env.reward_stages")
         names = {f.name for f in dataclasses.fields(RewardConfig)}
         for st in self.reward_stages:
             unknown = sorted(set(st.rewards) - names)
@@ -103,9 +99,8 @@ class EnvConfig:
 def rewards_at(cfg: EnvConfig, iteration: int) -> RewardConfig:
     """The reward weights in force at PPO ``iteration`` (``env.rewards`` + the stages begun)."""
     rewards = cfg.rewards
-    for st in cfg.reward_stages:
-        if iteration >= st.start_iteration:
-            rewards = dataclasses.replace(rewards, **st.rewards)
+    for st in stages_begun(cfg.reward_stages, iteration):
+        rewards = dataclasses.replace(rewards, **st.rewards)
     return rewards
 
 

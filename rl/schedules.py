@@ -1,4 +1,5 @@
-"""Learning-rate and action-std schedules: pure functions of the iteration, plus the KL-adaptive rule.
+"""Learning-rate and action-std schedules: pure functions of the iteration, plus the KL-adaptive rule
+and the helpers of staged configs (reward and style stages that begin at given iterations).
 
 Iterations count PPO updates from 0. ``total`` is the number of iterations of the run. Every
 schedule with a warm-up ramps linearly from ``base_lr / (warmup + 1)`` to ``base_lr`` over the first
@@ -7,11 +8,35 @@ schedule with a warm-up ramps linearly from ``base_lr / (warmup + 1)`` to ``base
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
+
+from mocap.configs import ConfigError
 
 LrScheduleKind = Literal["constant", "linear", "cosine", "adaptive"]
+
+
+class _Stage(Protocol):
+    @property
+    def start_iteration(self) -> int: ...
+
+
+StageT = TypeVar("StageT", bound=_Stage)
+
+
+def check_stage_starts(stages: Sequence[_Stage], where: str) -> None:
+    """Raise ``ConfigError`` unless the stages' ``start_iteration`` are >= 1 and increase."""
+    starts = [st.start_iteration for st in stages]
+    if any(b <= a for a, b in itertools.pairwise(starts)) or any(x < 1 for x in starts):
+        raise ConfigError(f"{where}: start_iteration must be >= 1 and increase, got {starts}")
+
+
+def stages_begun(stages: Sequence[StageT], iteration: int) -> list[StageT]:
+    """The stages in force at PPO ``iteration`` (``start_iteration <= iteration``), in order."""
+    return [st for st in stages if iteration >= st.start_iteration]
 
 
 def _warmup_factor(iteration: int, warmup: int) -> float:
