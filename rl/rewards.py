@@ -293,7 +293,8 @@ class RewardConfig:
     )  # fmt: skip
     flat_orientation_l2: float = -1.0  # weight; base tilt
     termination_penalty: float = -200.0  # weight; falls
-    tracking_std: float = 0.5  # std (m/s, rad/s) of the exponential tracking kernels
+    tracking_std: float = 0.5  # std (m/s) of the linear-velocity tracking kernel
+    tracking_std_yaw: float = 0.5  # std (rad/s) of the yaw-rate tracking kernel
     air_time_threshold: float = 0.4  # s: zero feet_air_time reward; cap of feet_air_time_biped
     min_command: float = 0.1  # m/s, planar command below which feet_air_time is 0
     stumble_ratio: float = 5.0  # horizontal/vertical foot force ratio that counts as stumbling
@@ -353,7 +354,7 @@ def compute_rewards(
             x.lin_vel_xy_h, x.command[:, :2], cfg.tracking_std
         ),
         "track_ang_vel_z_exp": lambda: track_ang_vel_z_exp(
-            x.ang_vel_z_w, x.command[:, 2], cfg.tracking_std
+            x.ang_vel_z_w, x.command[:, 2], cfg.tracking_std_yaw
         ),
         "lin_vel_z_l2": lambda: lin_vel_z_l2(x.lin_vel_b),
         "ang_vel_xy_l2": lambda: ang_vel_xy_l2(x.ang_vel_b),

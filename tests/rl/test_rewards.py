@@ -241,6 +241,16 @@ def test_compute_rewards_weights_scaling_and_terms():
     torch.testing.assert_close(terms2["lin_vel_z_l2"], cfg.lin_vel_z_l2 * raw)
 
 
+def test_tracking_kernels_take_their_own_widths():
+    x = _inputs()
+    cfg = replace(R.RewardConfig(), tracking_std=0.25, tracking_std_yaw=0.75, scale_by_dt=False)
+    _, terms = R.compute_rewards(cfg, x)
+    lin_err = ((x.lin_vel_xy_h - x.command[:, :2]) ** 2).sum(-1)
+    yaw_err = (x.ang_vel_z_w - x.command[:, 2]) ** 2
+    torch.testing.assert_close(terms["track_lin_vel_xy_exp"], torch.exp(-lin_err / 0.25**2))
+    torch.testing.assert_close(terms["track_ang_vel_z_exp"], 0.5 * torch.exp(-yaw_err / 0.75**2))
+
+
 def test_every_term_has_a_weight_field():
     names = {f.name for f in fields(R.RewardConfig)}
     assert set(R.TERM_NAMES) <= names
