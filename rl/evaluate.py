@@ -208,6 +208,9 @@ class EvalConfig:
     """Speed bands (m/s) for gait and Fréchet comparisons at matched speed."""
     min_success_rate: float = 0.5
     """A level counts as passed when at least this share of its episodes succeeded."""
+    tracking_window_s: float = 2.0
+    """Window (s) of the windowed tracking RMSE (``rl.metrics``): errors averaged over a stride
+    or more, so the swing within a stride does not count as a tracking error."""
 
     def __post_init__(self) -> None:
         if not self.terrains:
@@ -236,6 +239,10 @@ class EvalConfig:
             raise ConfigError(f"evaluate.speed_bands: need lo < hi, got {self.speed_bands}")
         if not 0 < self.min_success_rate <= 1:
             raise ConfigError("evaluate.min_success_rate: must be in (0, 1]")
+        if not self.tracking_window_s > 0:
+            raise ConfigError(
+                f"evaluate.tracking_window_s: must be > 0, got {self.tracking_window_s}"
+            )
 
     def levels_of(self, terrain: str) -> tuple[int, ...]:
         """Levels evaluated on ``terrain``."""
@@ -666,7 +673,7 @@ def terrain_metrics(
     reference_strides: G.Strides | None,
 ) -> TerrainMetrics:
     """Task metrics (pooled and per command and level) and gait of one terrain's episodes."""
-    eps = [episode_task_metrics(m, tile_size) for m in motions]
+    eps = [episode_task_metrics(m, tile_size, window_s=cfg.tracking_window_s) for m in motions]
     out = TerrainMetrics(
         task=aggregate_task_metrics(eps, cfg.min_success_rate),
         per_command=per_command_rows(eps, cfg.min_success_rate),

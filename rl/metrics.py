@@ -22,6 +22,10 @@ Task metrics (:func:`episode_task_metrics`, aggregated by :func:`aggregate_task_
 
 - velocity-tracking RMSE: planar root velocity in the heading frame (the root frame rotated by
   yaw only) against the commanded (vx, vy), m/s; world yaw rate against the command, rad/s;
+- windowed tracking RMSE: the same errors averaged over consecutive windows of ``window_s``
+  (2 s: a stride or more) before the RMSE, so the sway and yaw swing within a stride cancel and
+  what remains is whether the robot walks at the commanded speed and turns at the commanded rate
+  (the reference walks themselves swing their yaw rate by 0.1-0.3 rad/s RMS within a stride);
 - falls per minute: falls / simulated minutes;
 - survival time: seconds until the fall (the episode length when it did not fall);
 - distance along the command: ``sum_k (p[k+1] - p[k]) . u[k]`` with ``u[k]`` the commanded
@@ -76,6 +80,10 @@ class TaskSummary(TypedDict):
     """RMSE of the heading-frame planar velocity against the command (m/s), over all steps."""
     yaw_rate_rmse_radps: float
     """RMSE of the world yaw rate against the command (rad/s), over all steps."""
+    lin_vel_window_rmse_mps: float
+    """RMSE of the window-mean planar velocity error (m/s) over windows of ``window_s``."""
+    yaw_rate_window_rmse_radps: float
+    """RMSE of the window-mean yaw-rate error (rad/s) over windows of ``window_s``."""
     falls_per_min: float
     """Falls per simulated minute."""
     survival_time_s: float
@@ -382,11 +390,35 @@ def tracking_squared_errors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-step squared tracking errors: (|v_xy,heading - cmd_xy|^2 [T] in m^2/s^2,
     (wz_world - cmd_wz)^2 [T] in rad^2/s^2)."""
+    lin, yaw = tracking_errors(root_quat, root_lin_vel_w, root_ang_vel_w, commands)
+    return np.sum(lin**2, axis=-1), yaw**2
+
+
+def tracking_errors(
+    root_quat: np.ndarray,
+    root_lin_vel_w: np.ndarray,
+    root_ang_vel_w: np.ndarray,
+    commands: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step tracking errors: (v_xy,heading - cmd_xy [T, 2] in m/s, wz_world - cmd_wz [T] in
+    rad/s)."""
     v_h = heading_frame_velocity(root_quat, root_lin_vel_w)
     cmd = np.asarray(commands, dtype=np.float64)
-    lin = np.sum((v_h - cmd[:, :2]) ** 2, axis=-1)
-    yaw = (np.asarray(root_ang_vel_w, dtype=np.float64)[:, 2] - cmd[:, 2]) ** 2
-    return lin, yaw
+    return v_h - cmd[:, :2], np.asarray(root_ang_vel_w, dtype=np.float64)[:, 2] - cmd[:, 2]
+
+
+def window_mean_squared_errors(err: np.ndarray, steps_per_window: int) -> np.ndarray:
+    """Squared norm of the mean error of each full window of ``steps_per_window`` steps.
+
+    err: [T] or [T, D]. Returns [T // steps_per_window] (a trailing partial window is left out).
+    """
+    if steps_per_window < 1:
+        raise ValueError(f"steps_per_window must be >= 1, got {steps_per_window}")
+    e = np.asarray(err, dtype=np.float64)
+    e = e.reshape(len(e), -1)
+    n = len(e) // steps_per_window
+    means = e[: n * steps_per_window].reshape(n, steps_per_window, e.shape[1]).mean(axis=1)
+    return np.sum(means**2, axis=-1)
 
 
 def velocity_tracking_rmse(
@@ -475,20 +507,30 @@ class EpisodeTask:
     yaw_sq_err_sum: float
     """Sum over steps of the squared yaw-rate error (rad^2/s^2)."""
     num_steps: int
+    lin_window_sq_err_sum: float = 0.0
+    """Sum over full windows of the squared window-mean planar error (m^2/s^2)."""
+    yaw_window_sq_err_sum: float = 0.0
+    """Sum over full windows of the squared window-mean yaw-rate error (rad^2/s^2)."""
+    num_windows: int = 0
 
 
 def episode_task_metrics(
-    motion: Motion, tile_size_m: float, level: int | None = None
+    motion: Motion, tile_size_m: float, level: int | None = None, window_s: float = 2.0
 ) -> EpisodeTask:
     """Task metrics of one rollout episode (needs ``commands``; ``terminated`` optional).
 
-    ``level`` defaults to the episode attribute ``level`` (or -1).
+    ``level`` defaults to the episode attribute ``level`` (or -1). ``window_s``: length of the
+    windows of the windowed tracking RMSE (s; rounded to whole steps).
     """
     if motion.commands is None:
         raise MetricsError(f"episode {motion.name}: no 'commands' field, cannot score tracking")
-    lin, yaw = tracking_squared_errors(
+    lin_err, yaw_err = tracking_errors(
         motion.root_quat, motion.root_lin_vel, motion.root_ang_vel, motion.commands
     )
+    lin, yaw = np.sum(lin_err**2, axis=-1), yaw_err**2
+    per_window = max(1, round(window_s * motion.fps))
+    lin_w = window_mean_squared_errors(lin_err, per_window)
+    yaw_w = window_mean_squared_errors(yaw_err, per_window)
     dist = distance_along_command(motion.root_pos, motion.root_quat, motion.commands)
     lvl = int(motion.attrs.get("level", -1) if level is None else level)
     cmd0 = tuple(float(c) for c in motion.commands[0]) if motion.num_frames else (0.0,) * 3
@@ -503,6 +545,9 @@ def episode_task_metrics(
         lin_sq_err_sum=float(lin.sum()),
         yaw_sq_err_sum=float(yaw.sum()),
         num_steps=int(lin.size),
+        lin_window_sq_err_sum=float(lin_w.sum()),
+        yaw_window_sq_err_sum=float(yaw_w.sum()),
+        num_windows=int(lin_w.size),
     )
 
 
@@ -515,20 +560,23 @@ def aggregate_task_metrics(
         nan = math.nan
         return TaskSummary(
             episodes=0, duration_s=0.0, lin_vel_rmse_mps=nan, yaw_rate_rmse_radps=nan,
-            falls_per_min=nan, survival_time_s=nan, distance_m=nan, success_rate=nan,
+            lin_vel_window_rmse_mps=nan, yaw_rate_window_rmse_radps=nan, falls_per_min=nan, survival_time_s=nan, distance_m=nan, success_rate=nan,
             highest_level_passed=-1,
         )  # fmt: skip
     steps = sum(e.num_steps for e in eps)
+    windows = sum(e.num_windows for e in eps)
     total = sum(e.duration_s for e in eps)
+
+    def rms(sq_sum: float, n: int) -> float:
+        return math.sqrt(sq_sum / n) if n else math.nan
+
     return TaskSummary(
         episodes=len(eps),
         duration_s=float(total),
-        lin_vel_rmse_mps=math.sqrt(sum(e.lin_sq_err_sum for e in eps) / steps)
-        if steps
-        else math.nan,
-        yaw_rate_rmse_radps=math.sqrt(sum(e.yaw_sq_err_sum for e in eps) / steps)
-        if steps
-        else math.nan,
+        lin_vel_rmse_mps=rms(sum(e.lin_sq_err_sum for e in eps), steps),
+        yaw_rate_rmse_radps=rms(sum(e.yaw_sq_err_sum for e in eps), steps),
+        lin_vel_window_rmse_mps=rms(sum(e.lin_window_sq_err_sum for e in eps), windows),
+        yaw_rate_window_rmse_radps=rms(sum(e.yaw_window_sq_err_sum for e in eps), windows),
         falls_per_min=falls_per_minute(sum(e.fell for e in eps), total),
         survival_time_s=float(np.mean([e.survival_time_s for e in eps])),
         distance_m=float(np.mean([e.distance_m for e in eps])),

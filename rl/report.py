@@ -413,6 +413,8 @@ _TASK_COLS = (
     ("episodes", "episodes"),
     ("lin_vel_rmse_mps", "lin. vel. RMSE (m/s)"),
     ("yaw_rate_rmse_radps", "yaw-rate RMSE (rad/s)"),
+    ("lin_vel_window_rmse_mps", "lin. vel. RMSE, windowed (m/s)"),
+    ("yaw_rate_window_rmse_radps", "yaw-rate RMSE, windowed (rad/s)"),
     ("falls_per_min", "falls / min"),
     ("survival_time_s", "survival (s)"),
     ("distance_m", "distance (m)"),

@@ -105,11 +105,12 @@ def test_config_merge_budget_and_levels(tmp_path: Path) -> None:
 
 def test_target_met() -> None:
     t = L.Targets(rmse=0.15, survival=0.95, success=0.9)
-    good = {"tracking_rmse": 0.1, "survival": 1.0, "yaw_rmse": 0.4}
+    good = {"tracking_rmse": 0.1, "survival": 1.0, "yaw_rmse": 0.4, "yaw_window_rmse": 0.25}
     assert L.target_met(good, "flat", t, ())
+    assert L.target_met(good, "flat", L.Targets(yaw_rmse=0.3), ())  # the windowed value counts
     assert not L.target_met({**good, "survival": 0.9}, "flat", t, ())
     assert not L.target_met({**good, "tracking_rmse": math.nan}, "flat", t, ())
-    assert not L.target_met(good, "flat", L.Targets(yaw_rmse=0.3), ())
+    assert not L.target_met(good, "flat", L.Targets(yaw_rmse=0.2), ())
     hard = ("slope_up", "stairs_up")
     assert L.target_met({"success_slope_up": 1.0, "success_stairs_up": 0.9}, "terrain", t, hard)
     assert not L.target_met({"success_slope_up": 1.0, "success_stairs_up": 0.8}, "terrain", t, hard)

@@ -57,6 +57,37 @@ def test_tracking_rmse_hand_values() -> None:
     assert lin == pytest.approx(0.1) and yaw == pytest.approx(0.2 / math.sqrt(2))
 
 
+def test_window_mean_squared_errors_hand_values() -> None:
+    swing = 0.3 * np.sin(2 * np.pi * np.arange(100) / 50)  # one full period per 50 steps
+    np.testing.assert_allclose(M.window_mean_squared_errors(swing, 50), [0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(M.window_mean_squared_errors(swing + 0.1, 50), [0.01, 0.01])
+    err = np.array([[1.0, 0.0], [3.0, 0.0], [0.0, 4.0], [0.0, 2.0], [9.0, 9.0]])
+    np.testing.assert_allclose(M.window_mean_squared_errors(err, 2), [4.0, 9.0])  # 5th left out
+    assert M.window_mean_squared_errors(err, 6).shape == (0,)
+    with pytest.raises(ValueError, match="steps_per_window"):
+        M.window_mean_squared_errors(err, 0)
+
+
+def test_windowed_rmse_ignores_the_swing_within_a_stride() -> None:
+    """A yaw rate that swings 0.3 rad/s around the command has a per-step RMSE of 0.3/sqrt(2)
+    but a windowed RMSE of zero; a constant 0.1 rad/s offset counts in both."""
+    ep = episode(speed=1.0, cmd=(1.0, 0.0, 0.0), seconds=8.0)  # 400 steps at 50 fps
+    n = ep.num_frames
+    yaw_rate = 0.3 * np.sin(2 * np.pi * np.arange(n) / 50.0)  # one swing per second
+    for offset, window_rmse in ((0.0, 0.0), (0.1, 0.1)):
+        w = ep.root_ang_vel.copy()
+        w[:, 2] = yaw_rate + offset
+        e = M.episode_task_metrics(M.Motion(**{**ep.__dict__, "root_ang_vel": w}), 8.0)
+        s = M.aggregate_task_metrics([e])
+        assert e.num_windows == n // 100
+        assert s["yaw_rate_rmse_radps"] == pytest.approx(math.hypot(0.3 / math.sqrt(2), offset),
+                                                         rel=1e-3)  # fmt: skip
+        assert s["yaw_rate_window_rmse_radps"] == pytest.approx(window_rmse, abs=1e-9)
+    short = M.episode_task_metrics(ep, 8.0, window_s=0.5)
+    assert short.num_windows == n // 25
+    assert math.isnan(M.aggregate_task_metrics([])["yaw_rate_window_rmse_radps"])
+
+
 def test_distance_along_command_straight_backwards_and_arc() -> None:
     n, dt = 501, 0.02
     t = np.arange(n) * dt
