@@ -78,6 +78,7 @@ from rl.metrics import (
     METRICS_SCHEMA_VERSION,
     MOTION_FIELDS,
     ROLLOUT_FIELDS,
+    TRACKING_WINDOW_S,
     EvalMetrics,
     MetricsError,
     Motion,
@@ -208,7 +209,7 @@ class EvalConfig:
     """Speed bands (m/s) for gait and Fréchet comparisons at matched speed."""
     min_success_rate: float = 0.5
     """A level counts as passed when at least this share of its episodes succeeded."""
-    tracking_window_s: float = 2.0
+    tracking_window_s: float = TRACKING_WINDOW_S
     """Window (s) of the windowed tracking RMSE (``rl.metrics``): errors averaged over a stride
     or more, so the swing within a stride does not count as a tracking error."""
 

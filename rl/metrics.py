@@ -54,6 +54,8 @@ from retarget.dataset import FIELDS as DATASET_FIELDS
 
 #: Version of the ``metrics.json`` layout below.
 METRICS_SCHEMA_VERSION = 1
+#: s, default window of the windowed tracking RMSE (``evaluate.tracking_window_s``).
+TRACKING_WINDOW_S = 2.0
 
 #: Frame fields every motion (clip or rollout) has: the dataset's world-frame per-frame fields
 #: (retarget.dataset owns the frame layout; rollouts reuse it).
@@ -515,7 +517,10 @@ class EpisodeTask:
 
 
 def episode_task_metrics(
-    motion: Motion, tile_size_m: float, level: int | None = None, window_s: float = 2.0
+    motion: Motion,
+    tile_size_m: float,
+    level: int | None = None,
+    window_s: float = TRACKING_WINDOW_S,
 ) -> EpisodeTask:
     """Task metrics of one rollout episode (needs ``commands``; ``terminated`` optional).
 
@@ -560,8 +565,8 @@ def aggregate_task_metrics(
         nan = math.nan
         return TaskSummary(
             episodes=0, duration_s=0.0, lin_vel_rmse_mps=nan, yaw_rate_rmse_radps=nan,
-            lin_vel_window_rmse_mps=nan, yaw_rate_window_rmse_radps=nan, falls_per_min=nan, survival_time_s=nan, distance_m=nan, success_rate=nan,
-            highest_level_passed=-1,
+            lin_vel_window_rmse_mps=nan, yaw_rate_window_rmse_radps=nan, falls_per_min=nan,
+            survival_time_s=nan, distance_m=nan, success_rate=nan, highest_level_passed=-1,
         )  # fmt: skip
     steps = sum(e.num_steps for e in eps)
     windows = sum(e.num_windows for e in eps)
