@@ -751,7 +751,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--render", action="store_true", help="render videos in the final evaluation")
     p.add_argument("--target-rmse", type=float, default=0.15, help="m/s (flat)")
     p.add_argument("--target-survival", type=float, default=0.95, help="fraction (flat)")
-    p.add_argument("--target-yaw-rmse", type=float, default=None, help="rad/s, windowed (flat; optional)")
+    p.add_argument(
+        "--target-yaw-rmse", type=float, default=None, help="rad/s, windowed (flat; optional)"
+    )
     p.add_argument("--target-success", type=float, default=0.9, help="fraction (terrain)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--torch-threads", type=int, default=1)

@@ -392,8 +392,12 @@ def tracking_squared_errors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-step squared tracking errors: (|v_xy,heading - cmd_xy|^2 [T] in m^2/s^2,
     (wz_world - cmd_wz)^2 [T] in rad^2/s^2)."""
-    lin, yaw = tracking_errors(root_quat, root_lin_vel_w, root_ang_vel_w, commands)
-    return np.sum(lin**2, axis=-1), yaw**2
+    return _squared(*tracking_errors(root_quat, root_lin_vel_w, root_ang_vel_w, commands))
+
+
+def _squared(lin_err: np.ndarray, yaw_err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step squared errors [T] from ``tracking_errors``' output."""
+    return np.sum(lin_err**2, axis=-1), yaw_err**2
 
 
 def tracking_errors(
@@ -532,7 +536,7 @@ def episode_task_metrics(
     lin_err, yaw_err = tracking_errors(
         motion.root_quat, motion.root_lin_vel, motion.root_ang_vel, motion.commands
     )
-    lin, yaw = np.sum(lin_err**2, axis=-1), yaw_err**2
+    lin, yaw = _squared(lin_err, yaw_err)
     per_window = max(1, round(window_s * motion.fps))
     lin_w = window_mean_squared_errors(lin_err, per_window)
     yaw_w = window_mean_squared_errors(yaw_err, per_window)
