@@ -296,7 +296,8 @@ class RewardConfig:
     tracking_std: float = 0.5  # std (m/s) of the linear-velocity tracking kernel
     tracking_std_yaw: float = 0.5  # std (rad/s) of the yaw-rate tracking kernel
     air_time_threshold: float = 0.4  # s: zero feet_air_time reward; cap of feet_air_time_biped
-    min_command: float = 0.1  # m/s, planar command below which feet_air_time is 0
+    min_command: float = 0.1  # m/s, planar command below which the stepping terms are 0
+    air_time_min_command: float | None = None  # m/s, the same for feet_air_time (None: min_command)
     stumble_ratio: float = 5.0  # horizontal/vertical foot force ratio that counts as stumbling
     soft_limit_factor: float = 0.9  # fraction of the joint range that is penalty-free
     scale_by_dt: bool = True  # multiply every term by the policy step (s), Isaac Lab style
@@ -367,7 +368,7 @@ def compute_rewards(
             x.first_contact,
             x.command[:, :2],
             cfg.air_time_threshold,
-            cfg.min_command,
+            cfg.min_command if cfg.air_time_min_command is None else cfg.air_time_min_command,
         ),
         "feet_air_time_biped": lambda: feet_air_time_biped(
             x.air_time, x.contact_time, x.command[:, :2], cfg.air_time_threshold, cfg.min_command

@@ -256,3 +256,21 @@ def test_every_term_has_a_weight_field():
     assert set(R.TERM_NAMES) <= names
     with pytest.raises(TypeError):
         R.RewardConfig(no_such_term=1.0)  # type: ignore[call-arg]
+
+
+def test_air_time_penalty_takes_its_own_command_gate():
+    """``air_time_min_command`` gates feet_air_time alone; the single-stance reward keeps
+    ``min_command``."""
+    x = _inputs()
+    x.command = T([[0.2, 0.0, 0.0], [0.6, 0.0, 0.0]])
+    x.first_contact = T([[True, False], [True, False]])
+    x.touchdown_air_time = T([[0.1, 0.0], [0.1, 0.0]])  # short steps: -0.3 each
+    x.air_time = T([[0.0, 0.3], [0.0, 0.3]])
+    x.contact_time = T([[0.5, 0.0], [0.5, 0.0]])  # single stance: 0.3 each
+    base = replace(R.RewardConfig(), feet_air_time_biped=1.0, scale_by_dt=False)
+    _, terms = R.compute_rewards(base, x)
+    torch.testing.assert_close(terms["feet_air_time"], 0.25 * T([-0.3, -0.3]))
+    torch.testing.assert_close(terms["feet_air_time_biped"], T([0.3, 0.3]))
+    _, terms = R.compute_rewards(replace(base, air_time_min_command=0.35), x)
+    torch.testing.assert_close(terms["feet_air_time"], 0.25 * T([0.0, -0.3]))
+    torch.testing.assert_close(terms["feet_air_time_biped"], T([0.3, 0.3]))
