@@ -65,7 +65,10 @@ class AMPConfig:
     style_weight: float = 0.5  # w_style
     normalize: bool = True  # running mean/std normalisation of AMP observations
     obs_clip: float = 10.0  # clip of normalised AMP observations
-    saturation_accuracy: float = 0.99  # accuracy on both sets counted as saturated
+    # Saturated: accuracy >= saturation_accuracy on both sets *and* that share of the policy
+    # samples get no style reward (<= NO_SIGNAL_REWARD): a discriminator that tells every policy
+    # sample apart but still grades them (LSGAN logits between -1 and 1) is not saturated.
+    saturation_accuracy: float = 0.99
     saturation_patience: int = 50  # consecutive saturated iterations before a warning
     collapse_reward: float = 0.01  # style reward mean (/ style_scale) counted as collapsed
     save_replay: bool = False  # include the replay buffer in checkpoints
@@ -167,6 +170,18 @@ def logits_and_gradient_penalty(
     out = disc(x)
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return out, grad.square().sum(-1).mean()
+
+
+NO_SIGNAL_REWARD = 0.01  # unscaled style reward at or below which a sample gets no style signal
+
+
+def no_signal_share(logits_policy: torch.Tensor, loss: AmpLoss) -> float:
+    """Share of policy samples whose unscaled style reward is <= ``NO_SIGNAL_REWARD``.
+
+    LSGAN: logits <= -0.99 (the reward is exactly 0 from -1 down); BCE: logits <= -4.6.
+    """
+    r = style_reward_from_logits(logits_policy, loss, 1.0)
+    return float((r <= NO_SIGNAL_REWARD).float().mean())
 
 
 def discriminator_accuracy(
@@ -296,6 +311,7 @@ class AMP:
             "logit_policy": 0.0,
             "acc_ref": 0.0,
             "acc_policy": 0.0,
+            "no_signal_policy": 0.0,
         }
         for _ in range(c.updates_per_iter):
             ref = self.normalize(sample_reference(c.batch_size, self.generator).to(self.device))
@@ -318,23 +334,26 @@ class AMP:
             sums["logit_policy"] += logits_pol.mean().item()
             sums["acc_ref"] += acc_ref
             sums["acc_policy"] += acc_pol
+            sums["no_signal_policy"] += no_signal_share(logits_pol.detach(), c.loss)
         return {f"amp/{k}": v / c.updates_per_iter for k, v in sums.items()}
 
     def check_health(
-        self, acc_ref: float, acc_policy: float, style_reward_mean: float
+        self, acc_ref: float, acc_policy: float, no_signal: float, style_reward_mean: float
     ) -> list[str]:
         """Count saturated / collapsed iterations; log a warning after ``saturation_patience`` in a row.
 
+        ``no_signal``: share of policy samples with no style reward (``amp/no_signal_policy``).
         Returns the warning messages emitted this call (empty when healthy).
         """
         c = self.cfg
         msgs = []
-        saturated = acc_ref >= c.saturation_accuracy and acc_policy >= c.saturation_accuracy
+        saturated = min(acc_ref, acc_policy, no_signal) >= c.saturation_accuracy
         self.saturated_iters = self.saturated_iters + 1 if saturated else 0
         if self.saturated_iters and self.saturated_iters % c.saturation_patience == 0:
             msgs.append(
                 f"AMP discriminator saturated for {self.saturated_iters} iterations (accuracy ref "
-                f"{acc_ref:.3f}, policy {acc_policy:.3f}); raise grad_penalty or lower the disc lr"
+                f"{acc_ref:.3f}, policy {acc_policy:.3f}; {no_signal:.1%} of the policy samples "
+                "get no style reward); raise grad_penalty or lower the disc lr"
             )
         collapsed = style_reward_mean < c.collapse_reward * self.style_scale
         self.collapsed_iters = self.collapsed_iters + 1 if collapsed else 0

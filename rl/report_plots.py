@@ -64,7 +64,7 @@ def pick_training_keys(cols: Mapping[str, np.ndarray], limit: int = 9) -> list[s
         lambda k: k == "reward/total",
         lambda k: k.startswith("episode/") and ("return" in k or "length" in k),
         lambda k: "track" in k or "error" in k,
-        lambda k: k in ("reward/style", "amp/acc_ref", "amp/acc_policy"),
+        lambda k: k in ("reward/style", "amp/acc_ref", "amp/acc_policy", "amp/no_signal_policy"),
         lambda k: "level" in k or "stage" in k or k.startswith("curriculum/"),
     )
     for rule in order:

@@ -386,7 +386,10 @@ class OnPolicyRunner:
         ref = self.env.sample_reference_amp_obs  # type: ignore[attr-defined]
         stats = self.amp.update(amp_obs.reshape(-1, amp_obs.shape[-1]), ref)
         warnings = self.amp.check_health(
-            stats["amp/acc_ref"], stats["amp/acc_policy"], style_reward
+            stats["amp/acc_ref"],
+            stats["amp/acc_policy"],
+            stats["amp/no_signal_policy"],
+            style_reward,
         )
         stats["amp/warnings"] = float(len(warnings))
         return stats

@@ -20,6 +20,7 @@ from rl.amp import (
     discriminator_loss,
     gradient_penalty,
     mix_rewards,
+    no_signal_share,
     style_reward,
     style_reward_from_logits,
     style_scale_at,
@@ -94,6 +95,19 @@ def test_replay_buffer_ring_and_sampling() -> None:
         AmpReplayBuffer(3, 2).sample(1)
 
 
+@pytest.mark.parametrize(
+    ("loss", "logits", "share"),
+    [
+        ("lsgan", [-3.0, -1.0, -0.99, -0.85, 0.0, 1.0], 3 / 6),  # 1 - 0.25 (d - 1)^2 <= 0.01
+        ("bce", [-8.0, -5.0, -4.0, 0.0], 2 / 4),  # -log(1 - sigmoid(d)) <= 0.01
+    ],
+)
+def test_no_signal_share_counts_samples_without_style_reward(
+    loss: str, logits: list[float], share: float
+) -> None:
+    assert no_signal_share(torch.tensor(logits), loss) == pytest.approx(share)
+
+
 def test_amp_update_separates_distributions_and_warns(caplog: pytest.LogCaptureFixture) -> None:
     gen = torch.Generator().manual_seed(0)
     cfg = AMPConfig(
@@ -116,6 +130,7 @@ def test_amp_update_separates_distributions_and_warns(caplog: pytest.LogCaptureF
         "amp/acc_policy",
         "amp/logit_ref",
         "amp/logit_policy",
+        "amp/no_signal_policy",
     ):
         assert math.isfinite(stats[k])
     assert stats["amp/acc_ref"] > 0.9 and stats["amp/acc_policy"] > 0.9
@@ -125,10 +140,12 @@ def test_amp_update_separates_distributions_and_warns(caplog: pytest.LogCaptureF
         5 * 512, abs=1e-3
     )  # fed raw policy + reference
     with caplog.at_level(logging.WARNING, logger="rl.amp"):
-        msgs = [amp.check_health(1.0, 1.0, 0.5) for _ in range(3)]
+        msgs = [amp.check_health(1.0, 1.0, 1.0, 0.5) for _ in range(3)]
     assert msgs[0] == [] and "saturated for 3 iterations" in msgs[2][0]
     assert any("saturated" in r.message for r in caplog.records)
-    collapse = [amp.check_health(0.5, 0.5, 0.0) for _ in range(3)]
+    # Every sample told apart but still graded (style reward > 0 for 40 %): not saturated.
+    assert [amp.check_health(1.0, 1.0, 0.6, 0.5) for _ in range(3)] == [[], [], []]
+    collapse = [amp.check_health(0.5, 0.5, 0.0, 0.0) for _ in range(3)]
     assert "collapsed" in collapse[2][0]
     # state dict round trip (with replay when asked)
     amp2 = AMP(2, AMPConfig(**{**cfg.__dict__, "save_replay": True}))
