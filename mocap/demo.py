@@ -349,7 +349,7 @@ def _walk(v: float) -> DemoSpec:
 DEMO_CLIPS: dict[str, DemoSpec] = {
     s.name: s
     for s in (
-        *(_walk(v) for v in (0.5, 0.75, 1.0, 1.25, 1.5)),
+        *(_walk(v) for v in (0.3, 0.4, 0.5, 0.75, 1.0, 1.25, 1.5)),
         DemoSpec(name="run_2.50", gait="run", speed_mps=2.5),
         DemoSpec(name="turn_left_1.00", gait="walk", speed_mps=1.0, yaw_rate_rps=0.5),
         DemoSpec(name="turn_right_1.00", gait="walk", speed_mps=1.0, yaw_rate_rps=-0.5),

@@ -10,7 +10,7 @@ Measured rules (one tag per clip, checked in this order):
    A clip with fewer than 6 touchdowns is not judged on alternation (too few steps to tell);
 3. ``"run"``: mean horizontal root speed >= 1.6 m/s, or both feet are airborne in more than
    25 % of the frames at a speed of at least 1.0 m/s;
-4. ``"walk"``: mean horizontal root speed in [0.3, 1.6) m/s;
+4. ``"walk"``: mean horizontal root speed in [0.15, 1.6) m/s;
 5. ``"other"``: anything else (standing, turning on the spot, ...).
 
 Speeds are the G1's (retargeted clips are about 0.76x the human's scale): human walks up to
@@ -39,7 +39,7 @@ MEASURED_TAGS = ("walk", "run", "stairs", "other")
 
 STAIRS_HEIGHT_M = 0.25  # |net root height change| above which a clip is "stairs"
 RUN_SPEED_MPS = 1.6  # mean horizontal root speed from which a clip is "run"
-WALK_SPEED_MPS = 0.3  # mean horizontal root speed from which a clip is "walk"
+WALK_SPEED_MPS = 0.15  # mean horizontal root speed from which a clip is "walk"
 RUN_AIRBORNE_FRACTION = 0.25  # share of frames with both feet airborne above which: "run"
 RUN_AIRBORNE_MIN_SPEED_MPS = 1.0  # ... at a mean horizontal root speed of at least this
 MIN_ALTERNATION = 0.6  # share of consecutive touchdowns by the other foot, for locomotion

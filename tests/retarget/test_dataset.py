@@ -366,6 +366,7 @@ def test_measured_tags() -> None:
 
     assert T.measure_tag(*motion(1.0), contacts) == "walk"
     assert T.measure_tag(*motion(2.5), contacts) == "run"
+    assert T.measure_tag(*motion(0.2), contacts) == "walk"  # the G1 speed of demo walk_0.30
     assert T.measure_tag(*motion(0.1), contacts) == "other"
     assert T.measure_tag(*motion(0.8, climb=0.4), contacts) == "stairs"
 
