@@ -307,13 +307,17 @@ def _mean(a: np.ndarray) -> float:
 def summarize_gait(analyses: GaitAnalysis | Sequence[GaitAnalysis]) -> GaitSummary:
     """Pool one or more analyses into a :class:`rl.metrics.GaitSummary` (NaN where undefined).
 
-    Double-support and flight shares are averaged weighted by the number of strides.
+    Double-support and flight shares are averaged weighted by the number of strides. Steps
+    count only in analyses with at least one stride: feet landing one after the other in an
+    episode that never completes a gait cycle (a fall) are not walking, and their step times
+    (a frame or two) would read as a cadence of thousands of steps per minute.
     """
     items = [analyses] if isinstance(analyses, GaitAnalysis) else list(analyses)
     st = Strides.concatenate([a.strides for a in items])
-    step_foot = np.concatenate([a.steps.foot for a in items]) if items else np.zeros(0, int)
-    step_time = np.concatenate([a.steps.step_time for a in items]) if items else np.zeros(0)
-    step_len = np.concatenate([a.steps.step_length for a in items]) if items else np.zeros(0)
+    walked = [a for a in items if len(a.strides)]
+    step_foot = np.concatenate([a.steps.foot for a in walked]) if walked else np.zeros(0, int)
+    step_time = np.concatenate([a.steps.step_time for a in walked]) if walked else np.zeros(0)
+    step_len = np.concatenate([a.steps.step_length for a in walked]) if walked else np.zeros(0)
     weights = np.array([len(a.strides) for a in items], dtype=np.float64)
     ds = np.array([a.double_support for a in items])
     fl = np.array([a.flight for a in items])

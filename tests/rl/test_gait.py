@@ -141,3 +141,17 @@ def test_simultaneous_touchdowns_are_not_steps():
     a = G.analyze_gait(contacts, feet, 50.0)
     assert np.all(a.steps.step_time > 0)
     G.summarize_gait(a)  # no division by zero
+
+
+def test_steps_of_an_episode_without_strides_do_not_count():
+    # A fall: the feet land a frame apart (two "steps" of 0.02 s) and the episode ends.
+    contacts = np.zeros((30, 2), dtype=bool)
+    contacts[10:, 0] = True
+    contacts[11:, 1] = True
+    fall = G.analyze_gait(contacts, np.zeros((30, 2, 3)), 50.0)
+    assert len(fall.steps.step_time) and not len(fall.strides)
+    assert math.isnan(G.summarize_gait(fall)["cadence_spm"])  # was 3000 steps/min
+    walk = analyze(speed=1.0, cadence=110.0, fps=50.0, duration=8.0)
+    pooled = G.summarize_gait([walk, fall])
+    assert pooled["cadence_spm"] == pytest.approx(G.summarize_gait(walk)["cadence_spm"])
+    assert pooled["cadence_spm"] == pytest.approx(110.0, rel=0.02)
