@@ -340,7 +340,7 @@ class G1Env:
                 contact_time=self.contact_time,
                 foot_vel_xy=(
                     (st.foot_pos_w[..., :2] - self.prev_foot_pos[..., :2]) / self.dt
-                    if self.reward_cfg.feet_slide
+                    if self.reward_cfg.feet_slide or self.reward_cfg.feet_drag
                     else self._no_foot_vel  # unread: the term is off
                 ),
                 foot_contact=st.foot_contact,
@@ -352,7 +352,7 @@ class G1Env:
                 expected_stance=self.expected_stance,
                 foot_clearance=(
                     self._foot_clearance(st.foot_pos_w)
-                    if self.reward_cfg.feet_swing_clearance
+                    if self.reward_cfg.feet_swing_clearance or self.reward_cfg.feet_drag
                     else self.contact_time  # unread: the term is off
                 ),
                 foot_force_w=st.foot_contact_force_w,

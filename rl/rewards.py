@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 
+from mocap.configs import ConfigError
+
 TERM_NAMES = (
     "track_lin_vel_xy_exp",
     "track_ang_vel_z_exp",
@@ -30,6 +32,7 @@ TERM_NAMES = (
     "feet_step_length_symmetry",
     "feet_phase_contact",
     "feet_swing_clearance",
+    "feet_drag",
     "feet_stumble",
     "joint_pos_limits",
     "joint_deviation_l1",
@@ -223,6 +226,24 @@ def feet_swing_clearance(
     return (lift * (~expected_stance).float()).mean(dim=-1)
 
 
+def feet_drag(
+    clearance: torch.Tensor, foot_vel_xy: torch.Tensor, target: float, speed: float
+) -> torch.Tensor:
+    """Feet moving over the ground below the clearance target [N]: sum over feet of
+    ``clip(1 - clearance / target, 0, 1) * tanh(|v_xy| / speed)``.
+
+    A foot that travels must be lifted: a shuffle's swing foot skims the ground (1-2 cm) and a
+    sliding stance foot moves at ground level, and both cost up to 1 per foot; a foot at rest
+    costs nothing at any height, a foot moving at ``target`` or higher costs nothing. Needs no
+    gait clock (the speed of the foot says which foot is swinging). After the foot-clearance
+    terms of legged-robot codebases (height error weighted by ``tanh`` of the foot speed), one
+    sided: lifting higher than ``target`` is left to the style reward.
+    """
+    short = (1.0 - clearance / target).clamp(0.0, 1.0)
+    moving = torch.tanh(torch.linalg.vector_norm(foot_vel_xy, dim=-1) / speed)
+    return torch.sum(short * moving, dim=-1)
+
+
 def feet_stumble(foot_force_w: torch.Tensor, ratio: float) -> torch.Tensor:
     """Number of feet whose horizontal contact force exceeds ``ratio`` x the vertical one [N]."""
     horizontal = torch.linalg.vector_norm(foot_force_w[..., :2], dim=-1)
@@ -285,6 +306,8 @@ class RewardConfig:
     feet_phase_contact: float = 0.0  # weight; feet in the stance the gait clock expects (0..1)
     feet_swing_clearance: float = 0.0  # weight; lift of the feet the clock expects in swing (0..1)
     swing_clearance_target: float = 0.08  # m above the standing foot height that earns the full lift
+    feet_drag: float = 0.0  # weight; feet moving below swing_clearance_target (0..F, negative weight)
+    drag_speed: float = 0.5  # m/s: foot speed at which feet_drag counts tanh(1) = 0.76 of the shortfall
     feet_stumble: float = -0.5  # weight; feet hitting vertical surfaces
     joint_pos_limits: float = -1.0  # weight; soft joint-limit violation (rad)
     joint_deviation_l1: float = 0.0  # weight; distance of deviation_joints from the default pose
@@ -301,6 +324,11 @@ class RewardConfig:
     stumble_ratio: float = 5.0  # horizontal/vertical foot force ratio that counts as stumbling
     soft_limit_factor: float = 0.9  # fraction of the joint range that is penalty-free
     scale_by_dt: bool = True  # multiply every term by the policy step (s), Isaac Lab style
+
+    def __post_init__(self) -> None:
+        for name in ("swing_clearance_target", "drag_speed", "tracking_std", "tracking_std_yaw"):
+            if not getattr(self, name) > 0.0:
+                raise ConfigError(f"env.rewards.{name}: must be > 0, got {getattr(self, name)}")
 
     def weights(self) -> dict[str, float]:
         """Non-zero term weights by term name."""
@@ -393,6 +421,9 @@ def compute_rewards(
         "feet_phase_contact": lambda: feet_phase_contact(x.foot_contact, x.expected_stance),
         "feet_swing_clearance": lambda: feet_swing_clearance(
             x.foot_clearance, x.expected_stance, cfg.swing_clearance_target
+        ),
+        "feet_drag": lambda: feet_drag(
+            x.foot_clearance, x.foot_vel_xy, cfg.swing_clearance_target, cfg.drag_speed
         ),
         "feet_stumble": lambda: feet_stumble(x.foot_force_w, cfg.stumble_ratio),
         "joint_pos_limits": lambda: joint_pos_limits(x.dof_pos, x.soft_limits),

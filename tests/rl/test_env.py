@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mocap.configs import ConfigError
+from rl import rewards as R
 from rl.amp_obs import InMemoryMotionSource, amp_obs, finite_difference_velocities
 from rl.env import G1Env, standing_motion_source
 from rl.env_config import EnvConfig, deterministic_config, parse_env_config
@@ -279,6 +280,24 @@ def test_joint_deviation_counts_the_configured_joints():
     dev = (env.sim.state.dof_pos[:, waist] - env.default_dof_pos[waist]).abs().sum(-1)
     torch.testing.assert_close(res.reward_terms["joint_deviation_l1"], -0.1 * env.dt * dev)
     assert torch.all(dev > 0.05)  # the waist moved towards its targets (default + 0.25 rad)
+    env.close()
+
+
+def test_feet_drag_reads_the_feet_of_the_step():
+    cfg = plane_config(rewards={"feet_drag": -2.0, "drag_speed": 0.5})
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    g = torch.Generator().manual_seed(1)
+    for _ in range(10):  # random targets: the feet shuffle and lift
+        before = env.sim.state.foot_pos_w.clone()
+        res = env.step(0.5 * torch.randn(N, 29, generator=g))
+        after = env.sim.state.foot_pos_w
+        if bool(res.terminated.any() or res.truncated.any()):
+            break  # auto-reset moved the state on
+        vel = (after[..., :2] - before[..., :2]) / env.dt
+        drag = R.feet_drag(env._foot_clearance(after), vel, 0.08, 0.5)
+        torch.testing.assert_close(res.reward_terms["feet_drag"], -2.0 * env.dt * drag)
+    assert bool((drag > 0).any())  # some foot moved below the clearance target
     env.close()
 
 

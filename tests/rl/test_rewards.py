@@ -8,6 +8,7 @@ from dataclasses import fields, replace
 import pytest
 import torch
 
+from mocap.configs import ConfigError
 from rl import rewards as R
 
 T = torch.tensor
@@ -107,6 +108,19 @@ def test_feet_slide_counts_stance_feet_only():
     contact = torch.tensor([[True, True], [True, False]])
     prev = torch.tensor([[True, False], [True, True]])  # env 0 right foot: touchdown step
     torch.testing.assert_close(R.feet_slide(vel, contact, prev), T([5.0, 1.0]))
+
+
+def test_feet_drag_costs_moving_feet_below_the_target():
+    clearance = T([[0.0, 0.08], [0.02, 0.0], [0.04, 0.12]])
+    vel = T([[[0.3, 0.4], [2.0, 0.0]], [[0.0, 3.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    got = R.feet_drag(clearance, vel, target=0.08, speed=0.5)
+    t1, t6, t2 = math.tanh(1.0), math.tanh(6.0), math.tanh(2.0)
+    # env 0: a foot sliding at 0.5 m/s on the ground, one moving at the target height;
+    # env 1: a swing foot skimming 2 cm above the ground at 3 m/s, a foot at rest;
+    # env 2: half the target at 1 m/s, above the target (no cost, no bonus).
+    torch.testing.assert_close(got, T([1.0 * t1, 0.75 * t6, 0.5 * t2]))
+    with pytest.raises(ConfigError, match="drag_speed"):
+        R.RewardConfig(drag_speed=0.0)
 
 
 def test_step_clocks_time_the_alternating_steps():
@@ -218,7 +232,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
 def test_compute_rewards_weights_scaling_and_terms():
     cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
-                  feet_phase_contact=1.0, feet_swing_clearance=1.0,
+                  feet_phase_contact=1.0, feet_swing_clearance=1.0, feet_drag=-1.0,
                   joint_deviation_l1=-0.1, feet_step_time_symmetry=-1.0,
                   feet_step_length_symmetry=-1.0)  # fmt: skip
     x = _inputs()
