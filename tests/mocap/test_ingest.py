@@ -80,7 +80,7 @@ def test_unsupported_file_and_missing_file(tmp_path):
 
 def test_min_duration_gate(tmp_path, demo_walk):
     code, _, summary = run(tmp_path, demo_walk, {"min_duration_s": 1000.0})
-    assert summary["status"] == "rejected" and "min_duration_s" in summary["reason"]
+    assert code == 0 and summary["status"] == "rejected" and "min_duration_s" in summary["reason"]
 
 
 def test_bad_config_is_an_error(tmp_path, demo_walk, capsys):
