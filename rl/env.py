@@ -63,6 +63,7 @@ from rl.rewards import (
     RewardInputs,
     compute_rewards,
     latest_steps,
+    smooth_velocity,
     soft_joint_limits,
     step_lengths,
     update_air_time,
@@ -251,6 +252,7 @@ class G1Env:
         self.episode_length = z(N, dtype=torch.long)
         self.episode_return = z(N)
         self.episode_tracking = z(N)
+        self.lin_vel_smooth = z(N, 2)  # heading-frame velocity, moving average (rewards)
         self.push_at = z(N, dtype=torch.long)  # global step of each env's next push
         self._step_count = 0
         self._next_push = 0  # min(push_at): no tensor work on steps without a push
@@ -309,6 +311,9 @@ class G1Env:
         if cfg.gait_clock.enabled:
             self._advance_clock()
         lin_vel_xy_h = torch.matmul(st.root_lin_vel_w[:, None, :], to_heading)[:, 0, :2]
+        self.lin_vel_smooth = smooth_velocity(
+            self.lin_vel_smooth, lin_vel_xy_h, self.dt, self.reward_cfg.tracking_smooth_s
+        )
         steps_on = bool(
             self.reward_cfg.feet_step_time_symmetry or self.reward_cfg.feet_step_length_symmetry
         )
@@ -323,6 +328,7 @@ class G1Env:
             self.reward_cfg,
             RewardInputs(
                 lin_vel_xy_h=lin_vel_xy_h,
+                lin_vel_xy_h_smooth=self.lin_vel_smooth,
                 ang_vel_z_w=st.root_ang_vel_w[:, 2],
                 lin_vel_b=st.root_lin_vel_b,
                 ang_vel_b=st.root_ang_vel_b,
@@ -621,6 +627,10 @@ class G1Env:
         ids_d = ids.to(dev)
         rot = st.root_rot_w[ids_d]
         new_yaw = torch.atan2(rot[:, 1, 0], rot[:, 0, 0])
+        # The speed average starts at the spawn velocity (a reference frame's, or 0).
+        self.lin_vel_smooth[ids_d] = torch.matmul(
+            st.root_lin_vel_w[ids_d, None, :], heading_matrix(rot)
+        )[:, 0, :2]
         self.commands.resample(ids_d, new_yaw)
         self.progress.reset(
             ids_d, st.root_pos_w[ids_d, :2], self.commands.commands[ids_d, :2], new_yaw

@@ -19,6 +19,7 @@ from mocap.configs import ConfigError
 TERM_NAMES = (
     "track_lin_vel_xy_exp",
     "track_ang_vel_z_exp",
+    "track_lin_vel_xy_smooth_exp",
     "lin_vel_z_l2",
     "ang_vel_xy_l2",
     "joint_torques_l2",
@@ -48,6 +49,15 @@ def track_lin_vel_xy_exp(
     """``exp(-|cmd_xy - v_xy|^2 / std^2)``; velocities [N, 2] in the heading frame (m/s)."""
     diff = cmd_xy - lin_vel_xy_h
     return torch.exp(torch.linalg.vecdot(diff, diff) * (-1.0 / std**2))
+
+
+def smooth_velocity(
+    smooth: torch.Tensor, lin_vel_xy_h: torch.Tensor, dt: float, time_constant: float
+) -> torch.Tensor:
+    """One step of the exponential moving average [N, 2] of the heading-frame velocity,
+    ``smooth + min(dt / tau, 1) (v - smooth)``: the walking speed over the last ~``tau`` s, in
+    which the speed swing within a stride averages out."""
+    return smooth + min(dt / time_constant, 1.0) * (lin_vel_xy_h - smooth)
 
 
 def track_ang_vel_z_exp(
@@ -291,6 +301,10 @@ class RewardConfig:
 
     track_lin_vel_xy_exp: float = 1.0  # weight; tracking of (vx, vy) in the heading frame
     track_ang_vel_z_exp: float = 0.5  # weight; tracking of the yaw rate
+    # weight; tracking of (vx, vy) averaged over ~tracking_smooth_s (same kernel): a walk's
+    # speed swings within each stride, which the per-step term charges as tracking error
+    track_lin_vel_xy_smooth_exp: float = 0.0
+    tracking_smooth_s: float = 0.5  # s, time constant of the velocity average
     lin_vel_z_l2: float = -0.2  # weight; vertical base velocity
     ang_vel_xy_l2: float = -0.05  # weight; roll/pitch rate
     joint_torques_l2: float = -2.0e-6  # weight; applied torques
@@ -326,7 +340,9 @@ class RewardConfig:
     scale_by_dt: bool = True  # multiply every term by the policy step (s), Isaac Lab style
 
     def __post_init__(self) -> None:
-        for name in ("swing_clearance_target", "drag_speed", "tracking_std", "tracking_std_yaw"):
+        positive = ("swing_clearance_target", "drag_speed", "tracking_std", "tracking_std_yaw",
+                    "tracking_smooth_s")  # fmt: skip
+        for name in positive:
             if not getattr(self, name) > 0.0:
                 raise ConfigError(f"env.rewards.{name}: must be > 0, got {getattr(self, name)}")
 
@@ -340,6 +356,7 @@ class RewardInputs:
     """Everything the terms read, for one policy step (N envs)."""
 
     lin_vel_xy_h: torch.Tensor  # [N, 2] m/s, base velocity in the heading frame
+    lin_vel_xy_h_smooth: torch.Tensor  # [N, 2] m/s, its moving average (smooth_velocity)
     ang_vel_z_w: torch.Tensor  # [N] rad/s
     lin_vel_b: torch.Tensor  # [N, 3] m/s
     ang_vel_b: torch.Tensor  # [N, 3] rad/s
@@ -384,6 +401,9 @@ def compute_rewards(
         ),
         "track_ang_vel_z_exp": lambda: track_ang_vel_z_exp(
             x.ang_vel_z_w, x.command[:, 2], cfg.tracking_std_yaw
+        ),
+        "track_lin_vel_xy_smooth_exp": lambda: track_lin_vel_xy_exp(
+            x.lin_vel_xy_h_smooth, x.command[:, :2], cfg.tracking_std
         ),
         "lin_vel_z_l2": lambda: lin_vel_z_l2(x.lin_vel_b),
         "ang_vel_xy_l2": lambda: ang_vel_xy_l2(x.ang_vel_b),

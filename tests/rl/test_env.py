@@ -13,6 +13,7 @@ from rl import rewards as R
 from rl.amp_obs import InMemoryMotionSource, amp_obs, finite_difference_velocities
 from rl.env import G1Env, standing_motion_source
 from rl.env_config import EnvConfig, deterministic_config, parse_env_config
+from rl.observations import heading_matrix
 from rl.sim.base import ResetState
 from rl.vec_env import StepResult
 
@@ -298,6 +299,28 @@ def test_feet_drag_reads_the_feet_of_the_step():
         drag = R.feet_drag(env._foot_clearance(after), vel, 0.08, 0.5)
         torch.testing.assert_close(res.reward_terms["feet_drag"], -2.0 * env.dt * drag)
     assert bool((drag > 0).any())  # some foot moved below the clearance target
+    env.close()
+
+
+def test_smoothed_speed_tracking_follows_the_heading_frame_velocity():
+    cfg = plane_config(rewards={"track_lin_vel_xy_smooth_exp": 1.0, "tracking_smooth_s": 0.2})
+    env = G1Env(cfg, N, seed=0)
+    env.reset()
+    st = env.sim.state
+
+    def heading() -> torch.Tensor:  # base velocity in the heading frame [N, 2]
+        return torch.matmul(st.root_lin_vel_w[:, None, :], heading_matrix(st.root_rot_w))[:, 0, :2]
+
+    torch.testing.assert_close(env.lin_vel_smooth, heading())  # starts at the spawn velocity
+    g = torch.Generator().manual_seed(2)
+    for _ in range(5):
+        before = env.lin_vel_smooth.clone()
+        res = env.step(0.3 * torch.randn(N, 29, generator=g))
+        assert not bool(res.terminated.any() or res.truncated.any())
+        expected = before + (env.dt / 0.2) * (heading() - before)
+        torch.testing.assert_close(env.lin_vel_smooth, expected)
+        kernel = R.track_lin_vel_xy_exp(expected, env.commands.commands[:, :2], 0.5)
+        torch.testing.assert_close(res.reward_terms["track_lin_vel_xy_smooth_exp"], env.dt * kernel)
     env.close()
 
 

@@ -110,6 +110,28 @@ def test_feet_slide_counts_stance_feet_only():
     torch.testing.assert_close(R.feet_slide(vel, contact, prev), T([5.0, 1.0]))
 
 
+def test_smooth_velocity_averages_out_the_swing_within_a_stride():
+    dt, tau = 0.02, 0.5
+    avg = T([[0.0, 0.0]])
+    for _ in range(5):  # a first step: dt / tau of the way
+        avg = R.smooth_velocity(avg, T([[1.0, -1.0]]), dt, tau)
+    torch.testing.assert_close(avg, T([[1.0, -1.0]]) * (1 - (1 - dt / tau) ** 5))
+    # A walk at 0.5 m/s whose speed swings by +-0.2 m/s at 1.5 Hz: the average keeps the mean
+    # and a fraction of the swing, so the tracking kernel sees mostly the walking speed.
+    avg = T([[0.5, 0.0]])
+    seen = []
+    for k in range(500):
+        v = 0.5 + 0.2 * math.sin(2 * math.pi * 1.5 * k * dt)
+        avg = R.smooth_velocity(avg, T([[v, 0.0]]), dt, tau)
+        seen.append(float(avg[0, 0]))
+    late = torch.tensor(seen[250:])
+    assert abs(float(late.mean()) - 0.5) < 0.01
+    assert float(late.max() - late.min()) < 0.2 * 2 * 0.25  # the swing, cut to < 1/4
+    assert torch.equal(R.smooth_velocity(avg, T([[3.0, 0.0]]), dt, 0.01), T([[3.0, 0.0]]))
+    with pytest.raises(ConfigError, match="tracking_smooth_s"):
+        R.RewardConfig(tracking_smooth_s=0.0)
+
+
 def test_feet_drag_costs_moving_feet_below_the_target():
     clearance = T([[0.0, 0.08], [0.02, 0.0], [0.04, 0.12]])
     vel = T([[[0.3, 0.4], [2.0, 0.0]], [[0.0, 3.0], [0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]])
@@ -196,6 +218,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 
     return R.RewardInputs(
         lin_vel_xy_h=r(n, 2),
+        lin_vel_xy_h_smooth=r(n, 2),
         ang_vel_z_w=r(n),
         lin_vel_b=r(n, 3),
         ang_vel_b=r(n, 3),
@@ -233,6 +256,7 @@ def _inputs(n: int = 2) -> R.RewardInputs:
 def test_compute_rewards_weights_scaling_and_terms():
     cfg = replace(R.RewardConfig(), feet_air_time_biped=0.5, feet_slide=-0.1,
                   feet_phase_contact=1.0, feet_swing_clearance=1.0, feet_drag=-1.0,
+                  track_lin_vel_xy_smooth_exp=1.0,
                   joint_deviation_l1=-0.1, feet_step_time_symmetry=-1.0,
                   feet_step_length_symmetry=-1.0)  # fmt: skip
     x = _inputs()
