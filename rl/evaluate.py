@@ -809,6 +809,17 @@ def naturalness_metrics(
             score = NAT.discriminator_score(style_fn, pw_d, rw_d)
             out["discriminator_policy"] = score.policy
             out["discriminator_reference"] = score.reference
+            amp_dofs = [dof_names[i] for i in amp_dof_index] if amp_dof_index else dof_names
+            if len(amp_dofs) * 2 + 13 + 3 * len(key_bodies) == d:
+                groups = NAT.amp_feature_groups(amp_dofs, key_bodies)
+                out["discriminator_attribution"] = NAT.discriminator_attribution(
+                    style_fn, pw_d, rw_d, groups, d, seed=cfg.seed
+                )
+            else:
+                notes.append(
+                    f"discriminator attribution: not available: {d} AMP features per frame do "
+                    f"not match {len(amp_dofs)} joints and {len(key_bodies)} key bodies"
+                )
             if why:
                 notes.append(why)
 

@@ -180,6 +180,9 @@ class NaturalnessMetrics(TypedDict, total=False):
     """Frozen discriminator's mean style reward on policy windows."""
     discriminator_reference: float
     """... and on reference windows."""
+    discriminator_attribution: dict[str, float]
+    """Feature group -> policy's mean style reward with that group taken from reference windows
+    (rl.naturalness.discriminator_attribution): what the discriminator tells them apart by."""
     gait: GaitSummary
     reference_gait: GaitSummary
 

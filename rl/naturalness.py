@@ -14,7 +14,8 @@
 - :func:`action_rate`: RMS rate of change of the actions (action units / s).
 - :func:`cost_of_transport`: mechanical cost of transport ``mean_t sum_j |tau_j qdot_j| / (m g v)``.
 - :func:`discriminator_score`: mean style reward a frozen discriminator gives policy vs reference
-  windows.
+  windows; :func:`discriminator_attribution` says which AMP features it tells them apart by
+  (the policy's reward with one group of features swapped for the reference's).
 """
 
 from __future__ import annotations
@@ -275,3 +276,82 @@ def discriminator_score(
         return total / len(x)
 
     return DiscriminatorScore(mean_reward(policy_windows), mean_reward(reference_windows))
+
+
+# ----------------------------------------------------------------------------------------------
+# What the discriminator looks at
+# ----------------------------------------------------------------------------------------------
+_BODY_PARTS = (
+    ("legs", ("hip", "knee", "ankle")),
+    ("waist", ("waist", "torso")),
+    ("arms", ("shoulder", "elbow", "wrist", "hand")),
+)
+
+
+def amp_feature_groups(dof_names: Sequence[str], key_bodies: Sequence[str]) -> dict[str, list[int]]:
+    """Columns of one AMP frame (``rl.amp_obs`` layout: root height 1, root orientation 6, root
+    linear velocity 3, root angular velocity 3, key-body positions 3 K, joint positions J, joint
+    velocities J) by what they describe: the feature kinds, then the joints of the legs / waist /
+    arms (positions and velocities, by joint-name keywords; a part with no joint is left out).
+
+    ``dof_names``: the J joints in the features (the environment's ``amp_dof_index``)."""
+    J, K = len(dof_names), len(key_bodies)
+    q0 = 13 + 3 * K
+    groups = {
+        "root height": [0],
+        "root orientation": list(range(1, 7)),
+        "root linear velocity": list(range(7, 10)),
+        "root angular velocity": list(range(10, 13)),
+        "key-body positions": list(range(13, q0)),
+        "joint positions": list(range(q0, q0 + J)),
+        "joint velocities": list(range(q0 + J, q0 + 2 * J)),
+    }
+    for part, words in _BODY_PARTS:
+        joints = [j for j, n in enumerate(dof_names) if any(w in n.lower() for w in words)]
+        if joints:
+            groups[f"{part} (joints)"] = [q0 + j for j in joints] + [q0 + J + j for j in joints]
+    return groups
+
+
+def discriminator_attribution(
+    style_reward: Callable[[np.ndarray], np.ndarray],
+    policy_windows: np.ndarray,
+    reference_windows: np.ndarray,
+    groups: dict[str, Sequence[int]],
+    frame_dim: int,
+    seed: int = 0,
+    max_windows: int = 4096,
+) -> dict[str, float]:
+    """Mean style reward of the policy windows [N, H * D] when the columns of one feature group
+    (``groups``: name -> columns of one frame, D = ``frame_dim``; swapped in every frame of the
+    window) come from a randomly drawn reference window instead; name -> reward. A group whose
+    swap lifts the reward towards the reference's is one the discriminator tells the policy
+    apart by. The swap also mixes two motions, which a discriminator may notice, so a small lift
+    does not prove a group irrelevant. At most ``max_windows`` policy windows (a seeded sample)."""
+    pol, ref = np.asarray(policy_windows), np.asarray(reference_windows)
+    if pol.ndim != 2 or ref.ndim != 2 or pol.shape[1] != ref.shape[1]:
+        raise NaturalnessError(
+            f"policy windows {pol.shape} and reference windows {ref.shape}: [N, W] with one W "
+            "expected"
+        )
+    if frame_dim <= 0 or pol.shape[1] % frame_dim:
+        raise NaturalnessError(f"windows of {pol.shape[1]} values are not frames of {frame_dim}")
+    if len(pol) == 0 or len(ref) == 0:
+        return {name: math.nan for name in groups}
+    rng = np.random.default_rng(seed)
+    if len(pol) > max_windows:
+        pol = pol[rng.choice(len(pol), max_windows, replace=False)]
+    donors = ref[rng.integers(0, len(ref), len(pol))]
+    frames = pol.shape[1] // frame_dim
+    out = {}
+    for name, cols in groups.items():
+        c = np.asarray(cols, dtype=np.int64)
+        if c.size and (c.min() < 0 or c.max() >= frame_dim):
+            raise NaturalnessError(
+                f"feature group {name!r}: columns outside a frame of {frame_dim}"
+            )
+        idx = (np.arange(frames)[:, None] * frame_dim + c[None, :]).reshape(-1)
+        swapped = pol.copy()
+        swapped[:, idx] = donors[:, idx]
+        out[name] = discriminator_score(style_reward, swapped, swapped[:0]).policy
+    return out

@@ -488,6 +488,26 @@ def _gait_inputs(
     return ctx._get("gait", load)
 
 
+def _attribution_table(attribution: Mapping[str, Any], policy: Any) -> str:
+    """What the frozen discriminator tells the policy from the reference by: the policy's style
+    reward with one feature group swapped for the reference's, largest lift first."""
+    base = float(policy) if isinstance(policy, int | float) else math.nan
+
+    def lift(v: Any) -> float:
+        return float(v) - base if isinstance(v, int | float) else math.nan
+
+    rows = sorted(
+        ([name, v, lift(v)] for name, v in attribution.items()),
+        key=lambda r: -r[2] if math.isfinite(r[2]) else math.inf,
+    )
+    return (
+        "<h3>What the discriminator tells the policy apart by</h3>"
+        '<p class="small">The policy\'s mean style reward when one group of its AMP features '
+        "comes from reference windows instead: a large lift names what looks least like the "
+        "reference.</p>" + table(["feature group", "style reward, swapped", "lift"], rows)
+    )
+
+
 def section_naturalness(ctx: Context) -> str:
     out: list[str] = []
     nat: Mapping[str, Any] = {}
@@ -501,6 +521,9 @@ def section_naturalness(ctx: Context) -> str:
         p, r = nat.get("discriminator_policy"), nat.get("discriminator_reference")
         if isinstance(p, int | float) and isinstance(r, int | float) and r:
             out.append(f'<p class="small">discriminator policy / reference = {fmt(p / r)}</p>')
+    attribution = nat.get("discriminator_attribution")
+    if isinstance(attribution, Mapping) and attribution:
+        out.append(_attribution_table(attribution, nat.get("discriminator_policy")))
     elif nat == {}:
         out.append(note("metrics.json has no 'naturalness' block"))
     if nat.get("frechet_by_speed"):

@@ -128,3 +128,43 @@ def test_discriminator_score_batches() -> None:
     ref = np.ones((25, 2))
     s = N.discriminator_score(reward, pol, ref, batch_size=7)
     assert s.policy == pytest.approx(0.25) and s.reference == 1.0 and s.ratio == pytest.approx(0.25)
+
+
+def test_amp_feature_groups_cover_the_frame_layout() -> None:
+    dofs = ["left_hip_pitch_joint", "left_knee_joint", "waist_yaw_joint", "left_elbow_joint"]
+    g = N.amp_feature_groups(dofs, ["foot_l", "foot_r"])
+    D = 13 + 2 * len(dofs) + 3 * 2
+    kinds = [g[k] for k in ("root height", "root orientation", "root linear velocity",
+                            "root angular velocity", "key-body positions", "joint positions",
+                            "joint velocities")]  # fmt: skip
+    assert sorted(c for cols in kinds for c in cols) == list(range(D))  # each column once
+    q0 = 13 + 6
+    assert g["legs (joints)"] == [q0, q0 + 1, q0 + 4, q0 + 5]
+    assert g["waist (joints)"] == [q0 + 2, q0 + 6] and g["arms (joints)"] == [q0 + 3, q0 + 7]
+    assert "arms (joints)" not in N.amp_feature_groups(dofs[:2], [])  # no arm joint: no group
+
+
+def test_discriminator_attribution_names_the_group_the_reward_reads() -> None:
+    # A "discriminator" that only looks at column 1 of each 3-value frame (2 frames a window):
+    # the reference has it at 0, the policy at 2. Swapping that column in gives the reference's
+    # reward; swapping the other columns changes nothing.
+    def reward(x: np.ndarray) -> np.ndarray:
+        return np.exp(-np.abs(x[:, 1]) - np.abs(x[:, 4]))
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(50, 6))
+    ref[:, [1, 4]] = 0.0
+    pol = rng.normal(size=(40, 6)) + 5.0
+    pol[:, [1, 4]] = 2.0
+    out = N.discriminator_attribution(reward, pol, ref, {"b": [1], "a+c": [0, 2]}, frame_dim=3)
+    assert out["b"] == pytest.approx(1.0)
+    assert out["a+c"] == pytest.approx(math.exp(-4.0))
+    # A subsample of 8 policy windows: the same mean here.
+    assert N.discriminator_attribution(reward, pol, ref, {"b": [1]}, 3, max_windows=8) == {
+        "b": pytest.approx(1.0)
+    }
+    with pytest.raises(N.NaturalnessError, match="frames of 4"):
+        N.discriminator_attribution(reward, pol, ref, {"b": [1]}, frame_dim=4)
+    with pytest.raises(N.NaturalnessError, match="outside a frame"):
+        N.discriminator_attribution(reward, pol, ref, {"b": [3]}, frame_dim=3)
+    assert math.isnan(N.discriminator_attribution(reward, pol[:0], ref, {"b": [1]}, 3)["b"])

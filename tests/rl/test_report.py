@@ -101,6 +101,7 @@ def build_eval_dir(root: Path, experiment: str) -> Path:
             "cost_of_transport": 0.42,
             "discriminator_policy": 0.3,
             "discriminator_reference": 0.6,
+            "discriminator_attribution": {"joint velocities": 0.55, "root height": 0.31},
             "gait": G.summarize_gait([G.analyze_motion(m, KEY_BODIES) for m in flat]),
         },
     }
@@ -263,6 +264,9 @@ def test_report_has_every_section_with_content(full_report: Path) -> None:
     nat = s["naturalness"]
     assert "Fréchet" in nat and "joint cycles" in nat and "reference clips" in nat
     assert "cadence and stride length vs speed" in nat and nat.count("data:image/png") >= 3
+    # Attribution: largest lift over the policy's 0.3 first.
+    assert "tells the policy apart by" in nat
+    assert nat.index("joint velocities") < nat.index("root height")
     assert "data:image/gif;base64," in s["videos"]
     assert "not available" in s["videos"] and "stairs_up" in s["videos"]  # no video for stairs
     clips = s["clips"]
