@@ -521,11 +521,11 @@ def section_naturalness(ctx: Context) -> str:
         p, r = nat.get("discriminator_policy"), nat.get("discriminator_reference")
         if isinstance(p, int | float) and isinstance(r, int | float) and r:
             out.append(f'<p class="small">discriminator policy / reference = {fmt(p / r)}</p>')
+    elif nat == {}:
+        out.append(note("metrics.json has no 'naturalness' block"))
     attribution = nat.get("discriminator_attribution")
     if isinstance(attribution, Mapping) and attribution:
         out.append(_attribution_table(attribution, nat.get("discriminator_policy")))
-    elif nat == {}:
-        out.append(note("metrics.json has no 'naturalness' block"))
     if nat.get("frechet_by_speed"):
         rows = [[f"{b['speed_lo']:.2f}–{b['speed_hi']:.2f}", b["n_policy"], b["n_reference"],
                  b["frechet"]] for b in nat["frechet_by_speed"]]  # fmt: skip

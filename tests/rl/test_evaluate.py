@@ -225,7 +225,7 @@ def test_metrics_json_and_terrain_files(evaluated: Path) -> None:
     assert np.isfinite(nat["discriminator_policy"]) and np.isfinite(nat["discriminator_reference"])
     att = nat["discriminator_attribution"]
     assert {"joint velocities", "root orientation", "legs (joints)", "arms (joints)"} <= set(att)
-    assert all(0.0 <= v <= 1.0 for v in att.values())  # LSGAN style reward, unscaled
+    assert all(0.0 <= v <= 1.0 for v in att.values())  # LSGAN reward (<= 1) x style_scale
     assert m["video"]["status"] == "off"
     text = (evaluated / "resolved_config.yaml").read_text()
     assert "code_version" in text and "evaluate" in text
