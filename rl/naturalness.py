@@ -262,20 +262,27 @@ def discriminator_score(
     """Mean of ``style_reward(windows [B, W]) -> [B]`` over policy and reference windows, in
     batches of ``batch_size`` (the callable wraps the trained discriminator and its
     normaliser, e.g. ``rl.amp.style_reward`` under ``torch.no_grad``)."""
+    return DiscriminatorScore(
+        mean_style_reward(style_reward, policy_windows, batch_size),
+        mean_style_reward(style_reward, reference_windows, batch_size),
+    )
 
-    def mean_reward(x: np.ndarray) -> float:
-        x = np.asarray(x)
-        if len(x) == 0:
-            return math.nan
-        total = 0.0
-        for s in range(0, len(x), batch_size):
-            r = np.asarray(style_reward(x[s : s + batch_size]), dtype=np.float64).reshape(-1)
-            if r.size != min(batch_size, len(x) - s):
-                raise NaturalnessError(f"style_reward returned {r.size} values for a batch")
-            total += float(r.sum())
-        return total / len(x)
 
-    return DiscriminatorScore(mean_reward(policy_windows), mean_reward(reference_windows))
+def mean_style_reward(
+    style_reward: Callable[[np.ndarray], np.ndarray], windows: np.ndarray, batch_size: int = 4096
+) -> float:
+    """Mean of ``style_reward(windows [B, W]) -> [B]`` over ``windows`` [N, W] in batches of
+    ``batch_size``; NaN for no window."""
+    x = np.asarray(windows)
+    if len(x) == 0:
+        return math.nan
+    total = 0.0
+    for s in range(0, len(x), batch_size):
+        r = np.asarray(style_reward(x[s : s + batch_size]), dtype=np.float64).reshape(-1)
+        if r.size != min(batch_size, len(x) - s):
+            raise NaturalnessError(f"style_reward returned {r.size} values for a batch")
+        total += float(r.sum())
+    return total / len(x)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -353,5 +360,5 @@ def discriminator_attribution(
         idx = (np.arange(frames)[:, None] * frame_dim + c[None, :]).reshape(-1)
         swapped = pol.copy()
         swapped[:, idx] = donors[:, idx]
-        out[name] = discriminator_score(style_reward, swapped, swapped[:0]).policy
+        out[name] = mean_style_reward(style_reward, swapped)
     return out
