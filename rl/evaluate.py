@@ -73,6 +73,7 @@ from mocap.fileio import atomic_path, write_json, write_text
 from rl import gait as G
 from rl import gait_clock
 from rl import naturalness as NAT
+from rl.amp_obs import amp_obs_dim
 from rl.env_config import EnvConfig, deterministic_config
 from rl.metrics import (
     METRICS_SCHEMA_VERSION,
@@ -810,7 +811,7 @@ def naturalness_metrics(
             out["discriminator_policy"] = score.policy
             out["discriminator_reference"] = score.reference
             amp_dofs = [dof_names[i] for i in amp_dof_index] if amp_dof_index else dof_names
-            if len(amp_dofs) * 2 + 13 + 3 * len(key_bodies) == d:
+            if amp_obs_dim(len(amp_dofs), len(key_bodies)) == d:
                 groups = NAT.amp_feature_groups(amp_dofs, key_bodies)
                 out["discriminator_attribution"] = NAT.discriminator_attribution(
                     style_fn, pw_d, rw_d, groups, d, seed=cfg.seed
