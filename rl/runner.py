@@ -41,7 +41,13 @@ from mocap import configs
 from mocap.fileio import atomic_path
 from rl.amp import AMP, AMPConfig
 from rl.background import BackgroundJob
-from rl.models import ActorCritic, ModelConfig, build_model, gaussian_log_prob
+from rl.models import (
+    ActorCritic,
+    ModelConfig,
+    build_model,
+    correlated_noise,
+    gaussian_log_prob,
+)
 from rl.ppo import PPO, PPOConfig
 from rl.schedules import linear_std
 from rl.storage import RolloutStorage
@@ -243,6 +249,8 @@ class OnPolicyRunner:
         self._obs: torch.Tensor | None = None
         self._critic_obs: torch.Tensor | None = None
         self._hidden = hidden
+        self._noise: torch.Tensor | None = None  # [N, A] exploration noise of the last step
+        self._noise_restart: torch.Tensor | None = None  # [N] bool: episode began, noise afresh
         self._metrics: MetricsLog | None = None
         self._writer = None
         self._resumed_from: int | None = None
@@ -255,6 +263,9 @@ class OnPolicyRunner:
         self._obs, self._critic_obs = obs.to(self.device), critic_obs.to(self.device)
         self.model.update_normalizers(self._obs, self._critic_obs)
         self._hidden = self.model.init_hidden(self.env.num_envs, self.device)
+        # Correlated exploration noise (model.noise_correlation): every env starts afresh.
+        self._noise = torch.zeros(self.env.num_envs, self.env.num_actions, device=self.device)
+        self._noise_restart = torch.ones(self.env.num_envs, dtype=torch.bool, device=self.device)
 
     def _rollout(self) -> dict[str, float]:
         """Fill the storage with T steps; returns reward-term means and episode stats."""
@@ -269,6 +280,10 @@ class OnPolicyRunner:
                 obs_n, cobs_n = model.normalize(self._obs, self._critic_obs)
                 mu, sigma, value, new_hidden = model.act_step(obs_n, cobs_n, self._hidden)
                 noise = torch.randn(mu.shape, generator=self.action_gen, device=self.device)
+                if model.cfg.noise_correlation:
+                    noise = self._noise = correlated_noise(
+                        self._noise, noise, model.cfg.noise_correlation, self._noise_restart
+                    )
                 actions = mu + sigma * noise
                 log_prob = gaussian_log_prob(actions, mu, sigma)
 
@@ -315,7 +330,9 @@ class OnPolicyRunner:
 
                 self._obs, self._critic_obs = res.obs, res.critic_obs
                 model.update_normalizers(self._obs, self._critic_obs)
-                self._hidden = model.reset_hidden(new_hidden, res.terminated | res.truncated)
+                done = res.terminated | res.truncated
+                self._hidden = model.reset_hidden(new_hidden, done)
+                self._noise_restart = done
             obs_n, cobs_n = model.normalize(self._obs, self._critic_obs)
             last_values = model.value_step(cobs_n, self._hidden)
             self._finish_amp_update()  # the discriminator the style rewards below must use

@@ -1,4 +1,5 @@
-"""Running normaliser, actor-critic shapes/init/std, GRU hidden-state handling, minibatch generators."""
+"""Running normaliser, actor-critic shapes/init/std, GRU hidden-state handling, minibatch generators,
+correlated exploration noise."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from rl.models import ActorCritic, ModelConfig, RecurrentActorCritic, build_model, gaussian_log_prob
+from mocap.configs import ConfigError
+from rl.models import (
+    ActorCritic,
+    ModelConfig,
+    RecurrentActorCritic,
+    build_model,
+    correlated_noise,
+    gaussian_log_prob,
+)
 from rl.normalizer import RunningMeanStd
 from rl.storage import RolloutStorage
 
@@ -158,3 +167,34 @@ def test_flat_minibatches_cover_every_sample_once() -> None:
     with pytest.raises(RuntimeError, match="buffer full"):
         st.add(*[torch.zeros(0)] * 11)
     assert model.init_hidden(3) is None
+
+
+def test_correlated_noise_is_standard_normal_with_lag_correlation_c() -> None:
+    gen = torch.Generator().manual_seed(0)
+    c, n, steps = 0.8, 20000, 12
+    noise = torch.randn(n, 2, generator=gen)
+    trace = [noise]
+    for _ in range(steps):
+        noise = correlated_noise(noise, torch.randn(n, 2, generator=gen), c, None)
+        trace.append(noise)
+    x = torch.stack(trace)  # [T, n, 2]
+    assert torch.allclose(x.var(dim=1), torch.ones(steps + 1, 2), atol=0.04)
+    for lag in (1, 3):
+        corr = (x[lag:] * x[:-lag]).mean(dim=(1, 2))
+        assert torch.allclose(corr, torch.full_like(corr, c**lag), atol=0.03)
+    # White noise: the fresh draws themselves.
+    fresh = torch.randn(4, 2, generator=gen)
+    assert correlated_noise(x[-1, :4], fresh, 0.0, None) is fresh
+
+
+def test_correlated_noise_restarts_the_envs_whose_episode_began() -> None:
+    prev, fresh = torch.full((3, 2), 2.0), torch.full((3, 2), -1.0)
+    out = correlated_noise(prev, fresh, 0.6, torch.tensor([False, True, False]))
+    assert torch.equal(out[1], fresh[1])
+    assert torch.allclose(out[[0, 2]], torch.full((2, 2), 0.6 * 2.0 - 0.8))
+
+
+def test_noise_correlation_outside_0_1_is_a_config_error() -> None:
+    for c in (-0.1, 1.0):
+        with pytest.raises(ConfigError, match="model.noise_correlation"):
+            ModelConfig(noise_correlation=c)

@@ -413,3 +413,26 @@ def test_background_update_error_reaches_the_training_loop(tmp_path: Path) -> No
     r._amp_update = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="discriminator exploded"):
         r.learn()
+
+
+@pytest.mark.parametrize("c", [0.0, 0.9])
+def test_rollout_noise_correlates_within_episodes_only(tmp_path: Path, c: float) -> None:
+    cfg = dataclasses.replace(
+        TINY,
+        amp=None,
+        tensorboard=False,
+        max_iterations=1,
+        model=dataclasses.replace(TINY.model, noise_correlation=c),
+    )
+    env = PointMassCircleEnv(CircleTaskConfig(num_envs=512, episode_length=5), seed=0)
+    runner = OnPolicyRunner(env, cfg, "cpu", tmp_path, 0)
+    runner.learn()
+    st = runner.storage
+    z = (st.actions - st.mu) / st.sigma  # [T, N, A]: the noise each step acted with
+    began = (st.terminated | st.truncated)[:-1]  # episode of step t + 1 began after step t
+    lag1 = z[1:] * z[:-1]
+    within, across = lag1[~began].mean().item(), lag1[began].mean().item()
+    assert abs(z.var().item() - 1.0) < 0.05
+    assert abs(within - c) < 0.05
+    assert abs(across) < 0.05
+    runner.close()
